@@ -1,0 +1,281 @@
+/*
+ * cli.c — connection, error reporting and sub-command dispatch shared by
+ * the commands of the shuangsui client.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_output.h"
+#include "ss_error.h"
+#include "ss_lang.h"
+
+static void cli_json_error(const char *code, const char *message, const char *field,
+			   const Shuangsui__V1__Error *server)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *e = json_object_new_object();
+
+	json_object_object_add(e, "code", cli_json_str(code));
+	json_object_object_add(e, "message", cli_json_str(message));
+	if (field != NULL && field[0] != '\0')
+		json_object_object_add(e, "field", cli_json_str(field));
+	if (server != NULL) {
+		json_object_object_add(e, "message_en", cli_json_str(server->message_en));
+		json_object_object_add(e, "message_zh", cli_json_str(server->message_zh));
+	}
+	json_object_object_add(o, "error", e);
+	cli_json_emit(o);
+}
+
+int cli_fail(struct cli *cli, int exit, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(cli->last_error, sizeof(cli->last_error), "%s", msg);
+	cli->last_code = code;
+	if (cli->quiet)
+		return exit;
+	fprintf(stderr, "shuangsui: %s\n", msg);
+	if (cli->json)
+		cli_json_error(code, msg, NULL, NULL);
+	return exit;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "shuangsui%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fprintf(stderr, _("Try \"shuangsui%s%s --help\".\n"), cmd ? " " : "", cmd ? cmd : "");
+	return CLI_EXIT_USAGE;
+}
+
+int cli_report_server_error(struct cli *cli, const Shuangsui__V1__Error *e)
+{
+	int err = ss_err_from_wire((int)e->code);
+	const char *msg = ss_lang_is_zh() ? e->message_zh : e->message_en;
+
+	/* Fall back to the other language, then to our own sentence for the code. */
+	if (msg == NULL || msg[0] == '\0')
+		msg = ss_lang_is_zh() ? e->message_en : e->message_zh;
+	if (msg == NULL || msg[0] == '\0')
+		msg = ss_lang_is_zh() ? ss_err_str_zh(err) : ss_err_str(err);
+	snprintf(cli->last_error, sizeof(cli->last_error), "%s", msg);
+	cli->last_code = ss_err_name(err);
+	if (cli->quiet)
+		goto out;
+	if (e->field != NULL && e->field[0] != '\0')
+		fprintf(stderr, _("shuangsui: server: %s (field: %s)\n"), msg, e->field);
+	else
+		fprintf(stderr, _("shuangsui: server: %s\n"), msg);
+	if (cli->json)
+		cli_json_error(ss_err_name(err), msg, e->field, e);
+out:
+	return err == SS_ERR_DATABASE_UNAVAILABLE ? CLI_EXIT_DATABASE : CLI_EXIT_SERVER;
+}
+
+int cli_report_session(struct cli *cli, const struct cli_session *s, int rc)
+{
+	const char *why = s != NULL && s->why[0] != '\0' ? s->why : _("out of memory");
+	int exit;
+
+	switch (rc) {
+	case SS_ERR_CONFIG:
+	case SS_ERR_NOMEM:
+		exit = CLI_EXIT_CONFIG;
+		break;
+	case SS_ERR_PROTOCOL:
+	case SS_ERR_MALFORMED_MESSAGE:
+	case SS_ERR_FRAME_TOO_LARGE:
+		exit = CLI_EXIT_PROTOCOL;
+		break;
+	default: /* IO, TLS, TIMEOUT, CLOSED */
+		exit = CLI_EXIT_CONNECT;
+		break;
+	}
+	return cli_fail(cli, exit, ss_err_name(rc), "%s", why);
+}
+
+static int cli_load_config(struct cli *cli)
+{
+	char why[1024];
+	int rc;
+
+	if (cli->cfg_loaded)
+		return CLI_EXIT_OK;
+	rc = cli_config_load(&cli->cfg, &cli->ov, why, sizeof(why));
+	if (rc == 0)
+		rc = cli_config_require_tls(&cli->cfg, why, sizeof(why));
+	if (rc != 0) {
+		cli_config_free(&cli->cfg);
+		return cli_fail(cli, CLI_EXIT_CONFIG, ss_err_name(rc), "%s", why);
+	}
+	cli->cfg_loaded = 1;
+	return CLI_EXIT_OK;
+}
+
+static void cli_describe_session(const struct cli *cli, const struct cli_session *s)
+{
+	const Shuangsui__V1__HelloReply *h = s->hello->hello_reply;
+
+	fprintf(stderr, _("connected to %s:%s (%s, %s); server %s %s\n"), cli->cfg.host,
+		cli->cfg.port, SSL_get_version(s->ssl), SSL_get_cipher_name(s->ssl),
+		h->server_program, h->server_version);
+	if (h->principal != NULL)
+		fprintf(stderr, _("signed in as %s (%s)\n"), h->principal->principal_id,
+			h->principal->role);
+}
+
+int cli_connect(struct cli *cli, struct cli_session **out)
+{
+	struct cli_session_params p;
+	struct cli_session *s = NULL;
+	int exit;
+	int rc;
+
+	*out = NULL;
+	exit = cli_load_config(cli);
+	if (exit != CLI_EXIT_OK)
+		return exit;
+	p.host = cli->cfg.host;
+	p.port = cli->cfg.port;
+	p.ca = cli->cfg.ca;
+	p.cert = cli->cfg.cert;
+	p.key = cli->cfg.key;
+	p.timeout_ms = cli->timeout_s * 1000;
+	rc = cli_session_open(&p, &s);
+	if (rc != 0) {
+		exit = cli_report_session(cli, s, rc);
+	} else if (s->hello_error != NULL) {
+		exit = cli_report_server_error(cli, s->hello_error->error);
+	} else {
+		if (cli->verbose)
+			cli_describe_session(cli, s);
+		*out = s;
+		return CLI_EXIT_OK;
+	}
+	cli_session_free(s);
+	return exit;
+}
+
+int cli_call(struct cli *cli, struct cli_session *s, SsEnvelope *req,
+	     Shuangsui__V1__Envelope__BodyCase expect, SsEnvelope **reply)
+{
+	SsEnvelope *r = NULL;
+	int exit;
+	int rc;
+
+	*reply = NULL;
+	rc = cli_session_call(s, req, &r);
+	if (rc != 0)
+		return cli_report_session(cli, s, rc);
+	if (r->body_case == expect) {
+		*reply = r;
+		return CLI_EXIT_OK;
+	}
+	if (r->body_case == SHUANGSUI__V1__ENVELOPE__BODY_ERROR)
+		exit = cli_report_server_error(cli, r->error);
+	else
+		exit = cli_fail(cli, CLI_EXIT_PROTOCOL, "PROTOCOL",
+				_("unexpected reply \"%s\" from the server"), ss_wire_body_name(r));
+	shuangsui__v1__envelope__free_unpacked(r, NULL);
+	return exit;
+}
+
+int cli_option_error(const char *cmd, int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	/* For a short option the offending letter is in optopt; a long one is the word. */
+	if (c == ':') {
+		if (strncmp(arg, "--", 2) == 0 || optopt == 0)
+			return cli_usage_error(cmd, _("option %s requires an argument"), arg);
+		return cli_usage_error(cmd, _("option -%c requires an argument"), optopt);
+	}
+	if (strncmp(arg, "--", 2) == 0 || optopt == 0)
+		return cli_usage_error(cmd, _("unknown option %s"), arg);
+	return cli_usage_error(cmd, _("unknown option -%c"), optopt);
+}
+
+int cli_parse_no_options(const char *cmd, int argc, char **argv, int *help)
+{
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c != 'h')
+			return cli_option_error(cmd, c, argv);
+		*help = 1;
+		return CLI_EXIT_OK;
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, _("unexpected argument \"%s\""), argv[optind]);
+	return CLI_EXIT_OK;
+}
+
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end = NULL;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void cli_group_help(const char *group, const struct cli_command *table, size_t n)
+{
+	size_t i;
+
+	printf(_("Usage: shuangsui [global options] %s COMMAND [options]\n\n"), group);
+	printf("%s\n", _("Commands:"));
+	for (i = 0; i < n; i++) {
+		fputs("  ", stdout);
+		cli_print_padded(stdout, table[i].name, 12);
+		printf("%s\n", _(table[i].summary));
+	}
+	printf(_("\nRun \"shuangsui %s COMMAND --help\" for the options of a command.\n"), group);
+}
+
+int cli_dispatch(struct cli *cli, const char *group, const struct cli_command *table, size_t n,
+		 int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2)
+		return cli_usage_error(group, "%s", _("a command is required"));
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		cli_group_help(group, table, n);
+		return CLI_EXIT_OK;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(argv[1], table[i].name) == 0)
+			return table[i].run(cli, argc - 1, argv + 1);
+	return cli_usage_error(group, _("unknown command \"%s\""), argv[1]);
+}

@@ -1,0 +1,99 @@
+/*
+ * validate.c — field checks.
+ */
+#include "validate.h"
+
+#include <string.h>
+
+#include "ss_error.h"
+
+long ss_utf8_length(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	long n = 0;
+
+	if (s == NULL)
+		return -1;
+	while (*p) {
+		unsigned c = *p;
+		unsigned cp, need, i;
+
+		if (c < 0x80) {
+			p++;
+			n++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			cp = c & 0x07;
+		} else {
+			return -1;
+		}
+		for (i = 1; i <= need; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return -1;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return -1;
+		p += need + 1;
+		n++;
+	}
+	return n;
+}
+
+int ss_validate_text(const char *s, long min, long max)
+{
+	long n = ss_utf8_length(s);
+
+	return (n >= min && n <= max) ? 0 : SS_ERR_BAD_REQUEST;
+}
+
+int ss_validate_idempotency_key(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	size_t i;
+
+	if (n < 1 || n > 128)
+		return SS_ERR_BAD_REQUEST;
+	for (i = 0; i < n; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return SS_ERR_BAD_REQUEST;
+	return 0;
+}
+
+int ss_validate_principal_id(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	size_t i;
+
+	if (n < 2 || n > 64)
+		return SS_ERR_BAD_REQUEST;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+			return SS_ERR_BAD_REQUEST;
+	}
+	return 0;
+}
+
+int ss_validate_division_code(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != 6)
+		return SS_ERR_BAD_REQUEST;
+	for (i = 0; i < 6; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return SS_ERR_BAD_REQUEST;
+	return 0;
+}

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# deploy/demo.sh — set everything up and run the main job on the embedded
+# default: a private PostgreSQL under var/pg, a generated city PKI under
+# var/pki, shuangsuid on 127.0.0.1, and a scripted session of real clients
+# (one certificate per office and role) through everything that exists.
+set -euo pipefail
+
+usage() {
+	cat <<'USAGE'
+Usage: deploy/demo.sh [--port PORT] [--keep-running] [--no-install]
+
+Sets everything up and runs a real session:
+  1. installs the Debian packages (deploy/install-deps.sh) and builds build/;
+  2. starts the private PostgreSQL cluster in var/pg (deploy/pg.sh);
+  3. creates the city CA, the server certificate and one client certificate
+     per office and role in var/pki (deploy/pki.sh demo), and registers each
+     as a principal in the database;
+  4. starts shuangsuid (log: var/log/shuangsuid.log);
+  5. runs a scripted client session: ping, whoami for every office, a refused
+     request (audited), an administrator disabling and re-enabling a district
+     office with reasons, and the auditor reading the audit trail;
+  6. stops the server (and the database) cleanly.
+Ctrl-C stops everything cleanly at any point.  Safe to re-run.
+
+Options:
+  --port PORT      server port (default 7443)
+  --keep-running   leave the server and the database running at the end
+  --no-install     skip deploy/install-deps.sh
+  -h, --help       this text
+USAGE
+}
+
+port=7443
+keep=0
+install=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--port) port=$2; shift ;;
+	--keep-running) keep=1 ;;
+	--no-install) install=0 ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "demo.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+var="$repo/var"
+cd "$repo"
+mkdir -p "$var/log" "$var/clients"
+
+if [ "$install" = 1 ]; then
+	"$repo/deploy/install-deps.sh"
+fi
+echo "== building"
+cmake -S "$repo" -B "$repo/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$repo/build" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+bin="$repo/build/bin"
+
+server_pid=""
+stop_all() {
+	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+		kill -TERM "$server_pid"
+		wait "$server_pid" || echo "shuangsuid exited with status $?" >&2
+	fi
+	server_pid=""
+	if [ "$keep" = 0 ]; then
+		"$repo/deploy/pg.sh" stop >/dev/null || true
+	fi
+}
+trap 'echo; echo "== interrupted: stopping"; stop_all; exit 130' INT TERM
+
+echo "== private PostgreSQL (var/pg)"
+"$repo/deploy/pg.sh" start
+eval "$("$repo/deploy/pg.sh" env)"
+
+echo "== city PKI (var/pki)"
+"$repo/deploy/pki.sh" demo >/dev/null
+cat >"$var/shuangsuid.ini" <<INI
+; Written by deploy/demo.sh.  See server/config.h for every setting.
+[server]
+listen = 127.0.0.1
+port = $port
+log_level = info
+[tls]
+ca = pki/ca/ca.crt
+cert = pki/server/server.crt
+key = pki/server/server.key
+crl = pki/ca/crl.pem
+[database]
+conninfo = $SHUANGSUI_DB_APP
+migrate_conninfo = $SHUANGSUI_DB_OWNER
+sql_dir = $repo/sql
+INI
+"$bin/shuangsuid" --config "$var/shuangsuid.ini" migrate
+"$repo/deploy/register-principals.sh" --manifest "$var/pki/principals.tsv" \
+	--server-bin "$bin/shuangsuid" -- --config "$var/shuangsuid.ini"
+
+# One client configuration per office and role, as each office would have.
+while IFS=$'\t' read -r id _office _role _jur _fp cert; do
+	[ -n "$id" ] || continue
+	mkdir -p "$var/clients/$id"
+	cat >"$var/clients/$id/client.ini" <<INI
+[server]
+host = localhost
+port = $port
+ca = $var/pki/ca/ca.crt
+[identity]
+cert = $cert
+key = ${cert%.crt}.key
+INI
+done <"$var/pki/principals.tsv"
+
+echo "== starting shuangsuid on 127.0.0.1:$port (log: var/log/shuangsuid.log)"
+"$bin/shuangsuid" --config "$var/shuangsuid.ini" 2>>"$var/log/shuangsuid.log" &
+server_pid=$!
+as() {
+	local id=$1
+	shift
+	SHUANGSUI_CONFIG="$var/clients/$id/client.ini" "$bin/shuangsui" "$@"
+}
+for _ in $(seq 1 100); do
+	as city-auditor ping >/dev/null 2>&1 && break
+	kill -0 "$server_pid" 2>/dev/null || { echo "shuangsuid failed to start; see var/log/shuangsuid.log" >&2; exit 1; }
+	sleep 0.1
+done
+
+step() { printf '\n-- %s\n' "$*"; }
+step "district A checks the server and the database"
+as district-a-operator ping --db
+step "every office and role, by its own certificate"
+for id in district-a-operator district-b-operator city-legal discipline-supervisor city-auditor city-admin; do
+	as "$id" whoami
+done
+step "the same in Chinese (LANG=zh_CN.UTF-8)"
+LANG=zh_CN.UTF-8 as district-b-operator whoami
+step "a district operator may not read the audit log: refused, and the refusal is audited"
+as district-a-operator audit list && exit 1 || echo "(exit status $? as expected)"
+step "the administrator disables district B's certificate, with a reason"
+as city-admin principal set-status district-b-operator disabled --reason "演示：证书保管人调岗 (demo: key holder transferred)"
+step "district B is now refused"
+as district-b-operator whoami && exit 1 || echo "(exit status $? as expected)"
+step "the administrator re-enables it, with a reason; a new version each time"
+as city-admin principal set-status district-b-operator active --reason "演示：新保管人已到岗 (demo: new key holder in post)"
+as city-admin principal list
+step "the auditor reads the whole audit trail"
+as city-auditor audit list --all
+step "the same trail as JSON, for tools"
+as city-auditor --json audit list --limit 3
+
+stop_all
+trap - INT TERM
+cat <<DONE
+
+== done.  Where to look:
+   server log          var/log/shuangsuid.log
+   server config       var/shuangsuid.ini
+   client configs      var/clients/<office-role>/client.ini  (SHUANGSUI_CONFIG=... build/bin/shuangsui whoami)
+   certificates        var/pki  (manifest: var/pki/principals.tsv, CRL: var/pki/ca/crl.pem)
+   database            deploy/pg.sh start && deploy/pg.sh psql -c 'SELECT * FROM audit_events'
+DONE

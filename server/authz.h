@@ -1,0 +1,49 @@
+/*
+ * authz.h — the one authorization table: role x operation x jurisdiction.
+ *
+ * Every request passes ss_authz_check() in server/handlers.c before it
+ * touches anything; nothing else decides who may do what.
+ */
+#ifndef SS_AUTHZ_H
+#define SS_AUTHZ_H
+
+enum ss_role {
+	SS_ROLE_OPERATOR = 0, /* 执法科室、单位 district bureau operator */
+	SS_ROLE_LEGAL,        /* 法规科 city legal office */
+	SS_ROLE_SUPERVISOR,   /* 纪检监督 discipline supervisor */
+	SS_ROLE_AUDITOR,      /* 审计 auditor */
+	SS_ROLE_ADMIN,        /* 系统管理员 administrator */
+	SS_ROLE_COUNT
+};
+
+enum ss_op {
+	SS_OP_HELLO = 0,
+	SS_OP_PING,
+	SS_OP_WHOAMI,
+	SS_OP_AUDIT_LIST,
+	SS_OP_PRINCIPAL_LIST,
+	SS_OP_PRINCIPAL_SET_STATUS,
+	SS_OP_COUNT
+};
+
+/* Parses a role name ("operator", ...); returns -1 if unknown. */
+int ss_role_parse(const char *name);
+const char *ss_role_name(enum ss_role role);
+/* Dotted operation name as written to the audit log, e.g. "audit.list". */
+const char *ss_op_name(enum ss_op op);
+
+/*
+ * Nonzero if the GB/T 2260 code outer covers inner: 110000 (a province)
+ * covers 11xxxx, 110100 (a city) covers 1101xx, a county only itself.
+ */
+int ss_jurisdiction_covers(const char *outer, const char *inner);
+
+/*
+ * Decides whether role, acting for jurisdiction, may perform op on an
+ * object in target_jurisdiction (NULL when the operation has no single
+ * target).  Returns 0 or SS_ERR_PERMISSION_DENIED.
+ */
+int ss_authz_check(enum ss_role role, const char *jurisdiction, enum ss_op op,
+		   const char *target_jurisdiction);
+
+#endif

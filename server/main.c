@@ -1,0 +1,240 @@
+/*
+ * main.c — shuangsuid: the city server.
+ *
+ *   shuangsuid [--config FILE] [--set section.key=value]... [COMMAND [ARGS]]
+ *
+ * Commands: run (the default) serves; migrate applies the SQL migrations and
+ * exits; principal-add registers a client certificate; check-config loads
+ * and checks the configuration.  Exit status: 0 success, 1 a runtime
+ * failure (or the loop did not close cleanly), 2 usage or configuration.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "migrate.h"
+#include "sd_notify.h"
+#include "server.h"
+#include "ss_error.h"
+#include "ss_log.h"
+
+static void ss_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: shuangsuid [--config FILE] [--set section.key=value]... [COMMAND]\n"
+		"\n"
+		"Commands:\n"
+		"  run            serve (default)\n"
+		"  migrate        apply pending SQL migrations and exit\n"
+		"  principal-add  register a client certificate as a principal (--help)\n"
+		"  check-config   load and check the configuration, then exit\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE   INI configuration file\n"
+		"  -s, --set S.K=V     override one setting, e.g. --set server.port=7444\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       print the version\n"
+		"\n"
+		"Signals: SIGTERM/SIGINT finish requests in flight and exit; SIGHUP reloads the\n"
+		"configuration, the TLS files and the certificate revocation list.\n"
+		"Exit status: 0 success, 1 runtime failure, 2 usage or configuration error.\n");
+}
+
+/* Loads the file (if any) and then the overrides, in order. */
+static struct ss_config *ss_load_config(const char *path, char **overrides, int n)
+{
+	struct ss_config *cfg = ss_config_new();
+	int i;
+
+	if (cfg == NULL)
+		return NULL;
+	if (path != NULL && ss_config_load(cfg, path) != 0)
+		goto fail;
+	for (i = 0; i < n; i++)
+		if (ss_config_set(cfg, overrides[i]) != 0)
+			goto fail;
+	ss_log_set_level((enum ss_log_level)cfg->log_level);
+	return cfg;
+fail:
+	ss_config_free(cfg);
+	return NULL;
+}
+
+static SSL_CTX *ss_server_tls(const struct ss_config *cfg)
+{
+	return ss_tls_server_ctx_new(cfg->tls_ca, cfg->tls_cert, cfg->tls_key, cfg->tls_crl);
+}
+
+static void ss_on_handle_closed(uv_handle_t *h)
+{
+}
+
+static void ss_on_pool_closed(void *arg)
+{
+	struct ss_server *srv = arg;
+
+	uv_close((uv_handle_t *)&srv->sig_term, ss_on_handle_closed);
+	uv_close((uv_handle_t *)&srv->sig_int, ss_on_handle_closed);
+	uv_close((uv_handle_t *)&srv->sig_hup, ss_on_handle_closed);
+}
+
+void ss_server_drain(struct ss_server *srv)
+{
+	struct ss_conn *c, *next;
+
+	if (!srv->draining) {
+		srv->draining = 1;
+		ss_sd_notify("STOPPING=1");
+		ss_info("stopping: finishing requests in flight on %d connection(s)", srv->nconns);
+		uv_close((uv_handle_t *)&srv->listener, ss_on_handle_closed);
+		for (c = srv->conns; c != NULL; c = next) {
+			next = c->next;
+			if (c->inflight == 0)
+				ss_conn_close(c);
+		}
+	}
+	if (srv->nconns == 0 && srv->pool != NULL) {
+		struct ss_pgpool *pool = srv->pool;
+
+		srv->pool = NULL;
+		ss_pgpool_close(pool, ss_on_pool_closed, srv);
+		srv->closed_pool = pool;
+	}
+}
+
+static void ss_on_stop_signal(uv_signal_t *h, int signum)
+{
+	ss_server_drain(h->data);
+}
+
+static void ss_on_reload_signal(uv_signal_t *h, int signum)
+{
+	struct ss_server *srv = h->data;
+	struct ss_config *cfg = ss_load_config(srv->config_path, srv->overrides, srv->noverrides);
+	SSL_CTX *ctx;
+
+	if (cfg == NULL || ss_config_check(cfg) != 0 || (ctx = ss_server_tls(cfg)) == NULL) {
+		ss_error("reload failed; keeping the running configuration");
+		ss_config_free(cfg);
+		ss_log_set_level((enum ss_log_level)srv->cfg->log_level);
+		return;
+	}
+	/* Existing SSL objects keep a reference to the old context. */
+	SSL_CTX_free(srv->tls);
+	srv->tls = ctx;
+	ss_config_free(srv->cfg);
+	srv->cfg = cfg;
+	ss_info("configuration, TLS files and revocation list reloaded "
+		"(listen address and database settings change at restart)");
+}
+
+static int ss_run(struct ss_server *srv)
+{
+	uv_loop_t loop;
+	int rc;
+
+	if (ss_config_check(srv->cfg) != 0)
+		return 2;
+	if (srv->cfg->db_migrate_conninfo != NULL &&
+	    ss_migrate(srv->cfg->db_migrate_conninfo, srv->cfg->sql_dir) != 0)
+		return 1;
+	srv->tls = ss_server_tls(srv->cfg);
+	if (srv->tls == NULL)
+		return 2;
+	uv_loop_init(&loop);
+	srv->loop = &loop;
+	srv->pool = ss_pgpool_new(&loop, srv->cfg->db_conninfo, srv->cfg->pool_size,
+				  srv->cfg->reconnect_max_ms);
+	uv_signal_init(&loop, &srv->sig_term);
+	uv_signal_init(&loop, &srv->sig_int);
+	uv_signal_init(&loop, &srv->sig_hup);
+	srv->sig_term.data = srv->sig_int.data = srv->sig_hup.data = srv;
+	uv_signal_start(&srv->sig_term, ss_on_stop_signal, SIGTERM);
+	uv_signal_start(&srv->sig_int, ss_on_stop_signal, SIGINT);
+	uv_signal_start(&srv->sig_hup, ss_on_reload_signal, SIGHUP);
+	if (srv->pool == NULL || ss_server_listen(srv) != 0) {
+		srv->exit_code = 1;
+		if (srv->pool == NULL)
+			ss_on_pool_closed(srv);
+		srv->draining = 1;
+		ss_server_drain(srv);
+	} else {
+		ss_sd_notify("READY=1");
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ss_pgpool_free(srv->closed_pool);
+	rc = uv_loop_close(&loop);
+	if (rc != 0) {
+		ss_error("event loop did not close cleanly: %s", uv_strerror(rc));
+		srv->exit_code = 1;
+	} else {
+		ss_info("stopped");
+	}
+	SSL_CTX_free(srv->tls);
+	return srv->exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"set", required_argument, NULL, 's'},
+					     {"help", no_argument, NULL, 'h'},
+					     {"version", no_argument, NULL, 'V'},
+					     {NULL, 0, NULL, 0}};
+	struct ss_server srv;
+	const char *cmd = "run";
+	int ch, rc;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.overrides = calloc((size_t)argc + 1, sizeof(char *));
+	if (srv.overrides == NULL)
+		return 1;
+	/* "+": stop at the command so that its own options are left to it. */
+	while ((ch = getopt_long(argc, argv, "+c:s:hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': srv.config_path = optarg; break;
+		case 's': srv.overrides[srv.noverrides++] = optarg; break;
+		case 'h': ss_usage(stdout); free(srv.overrides); return 0;
+		case 'V': printf("shuangsuid %s\n", SS_PROGRAM_VERSION); free(srv.overrides); return 0;
+		default: ss_usage(stderr); free(srv.overrides); return 2;
+		}
+	}
+	if (optind < argc)
+		cmd = argv[optind];
+	signal(SIGPIPE, SIG_IGN);
+	if (sodium_init() < 0) {
+		ss_error("libsodium could not be initialised");
+		free(srv.overrides);
+		return 1;
+	}
+	srv.cfg = ss_load_config(srv.config_path, srv.overrides, srv.noverrides);
+	if (srv.cfg == NULL) {
+		free(srv.overrides);
+		return 2;
+	}
+	if (strcmp(cmd, "run") == 0) {
+		rc = ss_run(&srv);
+	} else if (strcmp(cmd, "migrate") == 0) {
+		const char *ci = srv.cfg->db_migrate_conninfo ? srv.cfg->db_migrate_conninfo
+							      : srv.cfg->db_conninfo;
+		rc = ci == NULL ? 2 : (ss_migrate(ci, srv.cfg->sql_dir) == 0 ? 0 : 1);
+		if (ci == NULL)
+			ss_error("database.migrate_conninfo (or conninfo) is required");
+	} else if (strcmp(cmd, "principal-add") == 0) {
+		rc = srv.cfg->db_conninfo == NULL
+			     ? (ss_error("database.conninfo is required"), 2)
+			     : ss_admin_principal_add(srv.cfg, argc - optind, argv + optind);
+	} else if (strcmp(cmd, "check-config") == 0) {
+		rc = ss_config_check(srv.cfg) == 0 ? 0 : 2;
+	} else {
+		ss_error("unknown command \"%s\" (see shuangsuid --help)", cmd);
+		rc = 2;
+	}
+	ss_config_free(srv.cfg);
+	free(srv.overrides);
+	return rc;
+}

@@ -1,0 +1,506 @@
+/*
+ * pgpool.c — asynchronous libpq pool driven by libuv.
+ */
+#include "pgpool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ss_error.h"
+#include "ss_log.h"
+
+#define SS_PG_CONNECT_TIMEOUT_MS 10000
+#define SS_PG_BACKOFF_MIN_MS 100
+
+struct ss_pgjob {
+	struct ss_pgjob *next;
+	char *sql;
+	int nparams;
+	char **params;
+	ss_pg_cb cb;
+	void *arg;
+};
+
+enum ss_pgconn_state { SS_PG_DOWN, SS_PG_CONNECTING, SS_PG_READY, SS_PG_BUSY, SS_PG_CLOSED };
+
+struct ss_pgconn {
+	struct ss_pgpool *pool;
+	int index;
+	PGconn *pg;
+	uv_poll_t *poll; /* one per fd; freed in its close callback */
+	int poll_fd;
+	uv_timer_t timer; /* connect timeout and reconnect backoff */
+	enum ss_pgconn_state state;
+	struct ss_pgjob *job;
+	PGresult *result;
+	uint64_t backoff_ms;
+	int was_up; /* logged "connected" once; log the loss once */
+};
+
+struct ss_pgpool {
+	uv_loop_t *loop;
+	char *conninfo;
+	int size;
+	struct ss_pgconn *conns;
+	struct ss_pgjob *head, *tail;
+	uv_idle_t kick; /* dispatches queued jobs outside the caller's stack */
+	uint64_t reconnect_max_ms;
+	int closing;
+	int open_handles;
+	void (*done)(void *);
+	void *done_arg;
+};
+
+static void ss_pgconn_start(struct ss_pgconn *c);
+static void ss_pgconn_on_backoff(uv_timer_t *t);
+static void ss_pgpool_dispatch(struct ss_pgpool *pool);
+
+static void ss_pgjob_free(struct ss_pgjob *j)
+{
+	int i;
+
+	if (j == NULL)
+		return;
+	for (i = 0; i < j->nparams; i++)
+		free(j->params[i]);
+	free(j->params);
+	free(j->sql);
+	free(j);
+}
+
+static void ss_pgjob_finish(struct ss_pgjob *j, int err, PGresult *res)
+{
+	j->cb(j->arg, err, res);
+	ss_pgjob_free(j);
+}
+
+static void ss_pgpool_handle_closed(uv_handle_t *h)
+{
+	struct ss_pgpool *pool = h->data;
+
+	if (h->type == UV_POLL)
+		free(h);
+	pool->open_handles--;
+	if (pool->closing && pool->open_handles == 0 && pool->done != NULL)
+		pool->done(pool->done_arg);
+}
+
+static void ss_pgconn_poll_close(struct ss_pgconn *c)
+{
+	if (c->poll == NULL)
+		return;
+	uv_poll_stop(c->poll);
+	uv_close((uv_handle_t *)c->poll, ss_pgpool_handle_closed);
+	c->poll = NULL;
+	c->poll_fd = -1;
+}
+
+int ss_pgpool_connected(const struct ss_pgpool *pool)
+{
+	int i, n = 0;
+
+	for (i = 0; i < pool->size; i++)
+		if (pool->conns[i].state == SS_PG_READY || pool->conns[i].state == SS_PG_BUSY)
+			n++;
+	return n;
+}
+
+static void ss_pgpool_fail_queue(struct ss_pgpool *pool, int err)
+{
+	struct ss_pgjob *j;
+
+	while ((j = pool->head) != NULL) {
+		pool->head = j->next;
+		if (pool->head == NULL)
+			pool->tail = NULL;
+		ss_pgjob_finish(j, err, NULL);
+	}
+}
+
+static void ss_pgpool_close_conn(struct ss_pgconn *c)
+{
+	ss_pgconn_poll_close(c);
+	PQfinish(c->pg);
+	c->pg = NULL;
+	c->state = SS_PG_CLOSED;
+	if (!uv_is_closing((uv_handle_t *)&c->timer)) {
+		uv_timer_stop(&c->timer);
+		c->timer.data = c->pool; /* ss_pgpool_handle_closed expects the pool */
+		uv_close((uv_handle_t *)&c->timer, ss_pgpool_handle_closed);
+	}
+}
+
+/* The connection broke or could not be made: fail its job, back off, retry. */
+static void ss_pgconn_fail(struct ss_pgconn *c, const char *what)
+{
+	struct ss_pgpool *pool = c->pool;
+	struct ss_pgjob *job = c->job;
+
+	if (c->was_up || c->backoff_ms >= pool->reconnect_max_ms)
+		ss_warn("database connection %d: %s: %s", c->index, what,
+			c->pg ? PQerrorMessage(c->pg) : "out of memory");
+	c->was_up = 0;
+	c->job = NULL;
+	PQclear(c->result);
+	c->result = NULL;
+	ss_pgconn_poll_close(c);
+	PQfinish(c->pg);
+	c->pg = NULL;
+	c->state = SS_PG_DOWN;
+	if (job != NULL)
+		ss_pgjob_finish(job, SS_ERR_DATABASE_UNAVAILABLE, NULL);
+	if (pool->closing) {
+		ss_pgpool_close_conn(c);
+		return;
+	}
+	if (ss_pgpool_connected(pool) == 0)
+		ss_pgpool_fail_queue(pool, SS_ERR_DATABASE_UNAVAILABLE);
+	uv_timer_start(&c->timer, ss_pgconn_on_backoff, c->backoff_ms, 0);
+	c->backoff_ms *= 2;
+	if (c->backoff_ms > pool->reconnect_max_ms)
+		c->backoff_ms = pool->reconnect_max_ms;
+}
+
+static void ss_pgconn_on_poll(uv_poll_t *h, int status, int events);
+
+/* Watches the connection's current socket for the given events. */
+static int ss_pgconn_watch(struct ss_pgconn *c, int events)
+{
+	int fd = PQsocket(c->pg);
+
+	if (fd < 0)
+		return -1;
+	/* libpq may switch sockets while connecting: one uv_poll_t per fd. */
+	if (c->poll != NULL && c->poll_fd != fd)
+		ss_pgconn_poll_close(c);
+	if (c->poll == NULL) {
+		c->poll = malloc(sizeof(*c->poll));
+		if (c->poll == NULL)
+			return -1;
+		if (uv_poll_init(c->pool->loop, c->poll, fd) != 0) {
+			free(c->poll);
+			c->poll = NULL;
+			return -1;
+		}
+		c->poll->data = c->pool;
+		c->pool->open_handles++;
+		c->poll_fd = fd;
+	}
+	/* uv_poll_t.data is the pool for the close callback; find c by index. */
+	return uv_poll_start(c->poll, events, ss_pgconn_on_poll);
+}
+
+static void ss_pgconn_connect_poll(struct ss_pgconn *c)
+{
+	switch (PQconnectPoll(c->pg)) {
+	case PGRES_POLLING_READING:
+		if (ss_pgconn_watch(c, UV_READABLE) != 0)
+			ss_pgconn_fail(c, "connect");
+		return;
+	case PGRES_POLLING_WRITING:
+		if (ss_pgconn_watch(c, UV_WRITABLE) != 0)
+			ss_pgconn_fail(c, "connect");
+		return;
+	case PGRES_POLLING_OK:
+		uv_timer_stop(&c->timer);
+		c->state = SS_PG_READY;
+		c->backoff_ms = SS_PG_BACKOFF_MIN_MS;
+		c->was_up = 1;
+		ss_info("database connection %d established", c->index);
+		if (ss_pgconn_watch(c, UV_READABLE) != 0) {
+			ss_pgconn_fail(c, "watch");
+			return;
+		}
+		ss_pgpool_dispatch(c->pool);
+		return;
+	default:
+		ss_pgconn_fail(c, "connect");
+		return;
+	}
+}
+
+static void ss_pgconn_connect_timeout(uv_timer_t *t)
+{
+	struct ss_pgconn *c = t->data;
+
+	if (c->state == SS_PG_CONNECTING)
+		ss_pgconn_fail(c, "connect timed out");
+}
+
+static void ss_pgconn_start(struct ss_pgconn *c)
+{
+	static const char *const keys[] = {"dbname", "fallback_application_name", NULL};
+	const char *values[] = {c->pool->conninfo, "shuangsuid", NULL};
+
+	if (c->pool->closing)
+		return;
+	c->pg = PQconnectStartParams(keys, values, 1);
+	c->state = SS_PG_CONNECTING;
+	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD ||
+	    PQsetnonblocking(c->pg, 1) != 0) {
+		ss_pgconn_fail(c, "connect");
+		return;
+	}
+	/* PQconnectPoll ignores connect_timeout: the timer enforces it. */
+	uv_timer_start(&c->timer, ss_pgconn_connect_timeout, SS_PG_CONNECT_TIMEOUT_MS, 0);
+	if (ss_pgconn_watch(c, UV_WRITABLE) != 0)
+		ss_pgconn_fail(c, "connect");
+}
+
+static void ss_pgconn_on_backoff(uv_timer_t *t)
+{
+	ss_pgconn_start(t->data);
+}
+
+/* A finished statement: hand its result to the job, then take the next job. */
+static void ss_pgconn_complete(struct ss_pgconn *c)
+{
+	struct ss_pgjob *job = c->job;
+	PGresult *res = c->result;
+	int err = 0;
+
+	c->job = NULL;
+	c->result = NULL;
+	c->state = SS_PG_READY;
+	if (res == NULL) {
+		err = SS_ERR_INTERNAL;
+	} else if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+		   PQresultStatus(res) != PGRES_TUPLES_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		/* Class 08 (connection) and 57P (operator intervention) mean the
+		 * database went away, not that the statement was wrong. */
+		if (PQstatus(c->pg) == CONNECTION_BAD || state == NULL ||
+		    strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+			err = SS_ERR_DATABASE_UNAVAILABLE;
+		else
+			err = SS_ERR_INTERNAL;
+	}
+	job->cb(job->arg, err, res);
+	ss_pgjob_free(job);
+	PQclear(res);
+	if (c->state == SS_PG_CLOSED) /* the callback closed the pool */
+		return;
+	if (PQstatus(c->pg) == CONNECTION_BAD) {
+		ss_pgconn_fail(c, "connection lost");
+		return;
+	}
+	if (c->pool->closing) {
+		ss_pgpool_close_conn(c);
+		return;
+	}
+	ss_pgpool_dispatch(c->pool);
+}
+
+static void ss_pgconn_read(struct ss_pgconn *c)
+{
+	PGnotify *n;
+
+	if (PQconsumeInput(c->pg) == 0) {
+		ss_pgconn_fail(c, "connection lost");
+		return;
+	}
+	while ((n = PQnotifies(c->pg)) != NULL)
+		PQfreemem(n);
+	if (c->state != SS_PG_BUSY) {
+		if (PQstatus(c->pg) == CONNECTION_BAD)
+			ss_pgconn_fail(c, "connection lost");
+		return;
+	}
+	while (!PQisBusy(c->pg)) {
+		PGresult *res = PQgetResult(c->pg);
+
+		if (res == NULL) {
+			ss_pgconn_complete(c);
+			return;
+		}
+		/* One statement gives one result; keep the last one seen. */
+		PQclear(c->result);
+		c->result = res;
+	}
+}
+
+static void ss_pgconn_flush(struct ss_pgconn *c)
+{
+	int r = PQflush(c->pg);
+
+	if (r < 0)
+		ss_pgconn_fail(c, "send");
+	else if (ss_pgconn_watch(c, r == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE) != 0)
+		ss_pgconn_fail(c, "watch");
+}
+
+static void ss_pgconn_on_poll(uv_poll_t *h, int status, int events)
+{
+	struct ss_pgpool *pool = h->data;
+	struct ss_pgconn *c = NULL;
+	int i;
+
+	for (i = 0; i < pool->size; i++)
+		if (pool->conns[i].poll == h)
+			c = &pool->conns[i];
+	if (c == NULL)
+		return;
+	if (c->state == SS_PG_CONNECTING) {
+		ss_pgconn_connect_poll(c);
+		return;
+	}
+	if (status < 0) {
+		ss_pgconn_fail(c, uv_strerror(status));
+		return;
+	}
+	if (c->state == SS_PG_BUSY && (events & UV_WRITABLE)) {
+		ss_pgconn_flush(c);
+		if (c->state != SS_PG_BUSY)
+			return;
+	}
+	if (events & UV_READABLE)
+		ss_pgconn_read(c);
+}
+
+static void ss_pgconn_send(struct ss_pgconn *c, struct ss_pgjob *job)
+{
+	c->job = job;
+	c->state = SS_PG_BUSY;
+	if (PQsendQueryParams(c->pg, job->sql, job->nparams, NULL,
+			      (const char *const *)job->params, NULL, NULL, 0) != 1) {
+		ss_pgconn_fail(c, "send");
+		return;
+	}
+	ss_pgconn_flush(c);
+}
+
+static void ss_pgpool_dispatch(struct ss_pgpool *pool)
+{
+	int i;
+
+	for (i = 0; i < pool->size && pool->head != NULL; i++) {
+		struct ss_pgconn *c = &pool->conns[i];
+		struct ss_pgjob *job;
+
+		if (c->state != SS_PG_READY)
+			continue;
+		job = pool->head;
+		pool->head = job->next;
+		if (pool->head == NULL)
+			pool->tail = NULL;
+		job->next = NULL;
+		ss_pgconn_send(c, job);
+	}
+	if (pool->head == NULL)
+		uv_idle_stop(&pool->kick);
+}
+
+static void ss_pgpool_on_kick(uv_idle_t *h)
+{
+	struct ss_pgpool *pool = h->data;
+
+	uv_idle_stop(h);
+	if (ss_pgpool_connected(pool) == 0)
+		ss_pgpool_fail_queue(pool, SS_ERR_DATABASE_UNAVAILABLE);
+	else
+		ss_pgpool_dispatch(pool);
+}
+
+struct ss_pgpool *ss_pgpool_new(uv_loop_t *loop, const char *conninfo, int size,
+				uint64_t reconnect_max_ms)
+{
+	struct ss_pgpool *pool = calloc(1, sizeof(*pool));
+	int i;
+
+	if (pool == NULL)
+		return NULL;
+	pool->loop = loop;
+	pool->size = size;
+	pool->reconnect_max_ms = reconnect_max_ms;
+	pool->conninfo = strdup(conninfo);
+	pool->conns = calloc((size_t)size, sizeof(*pool->conns));
+	if (pool->conninfo == NULL || pool->conns == NULL) {
+		free(pool->conninfo);
+		free(pool->conns);
+		free(pool);
+		return NULL;
+	}
+	uv_idle_init(loop, &pool->kick);
+	pool->kick.data = pool;
+	pool->open_handles = 1;
+	for (i = 0; i < size; i++) {
+		struct ss_pgconn *c = &pool->conns[i];
+
+		c->pool = pool;
+		c->index = i;
+		c->poll_fd = -1;
+		c->backoff_ms = SS_PG_BACKOFF_MIN_MS;
+		uv_timer_init(loop, &c->timer);
+		c->timer.data = c;
+		pool->open_handles++;
+		ss_pgconn_start(c);
+	}
+	return pool;
+}
+
+int ss_pgpool_query(struct ss_pgpool *pool, const char *sql, int nparams,
+		    const char *const *params, ss_pg_cb cb, void *arg)
+{
+	struct ss_pgjob *j;
+	int i;
+
+	if (pool->closing)
+		return SS_ERR_SHUTTING_DOWN;
+	if (ss_pgpool_connected(pool) == 0)
+		return SS_ERR_DATABASE_UNAVAILABLE;
+	j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return SS_ERR_NOMEM;
+	j->sql = strdup(sql);
+	j->params = calloc((size_t)(nparams > 0 ? nparams : 1), sizeof(char *));
+	if (j->sql == NULL || j->params == NULL)
+		goto nomem;
+	for (i = 0; i < nparams; i++) {
+		j->nparams = i + 1;
+		if (params[i] != NULL && (j->params[i] = strdup(params[i])) == NULL)
+			goto nomem;
+	}
+	j->nparams = nparams;
+	j->cb = cb;
+	j->arg = arg;
+	if (pool->tail != NULL)
+		pool->tail->next = j;
+	else
+		pool->head = j;
+	pool->tail = j;
+	uv_idle_start(&pool->kick, ss_pgpool_on_kick);
+	return 0;
+nomem:
+	ss_pgjob_free(j);
+	return SS_ERR_NOMEM;
+}
+
+void ss_pgpool_close(struct ss_pgpool *pool, void (*done)(void *), void *arg)
+{
+	int i;
+
+	if (pool->closing)
+		return;
+	pool->closing = 1;
+	pool->done = done;
+	pool->done_arg = arg;
+	ss_pgpool_fail_queue(pool, SS_ERR_SHUTTING_DOWN);
+	uv_close((uv_handle_t *)&pool->kick, ss_pgpool_handle_closed);
+	for (i = 0; i < pool->size; i++) {
+		struct ss_pgconn *c = &pool->conns[i];
+
+		/* A statement on the wire finishes first (ss_pgconn_complete closes). */
+		if (c->state != SS_PG_BUSY)
+			ss_pgpool_close_conn(c);
+	}
+}
+
+void ss_pgpool_free(struct ss_pgpool *pool)
+{
+	if (pool == NULL)
+		return;
+	free(pool->conninfo);
+	free(pool->conns);
+	free(pool);
+}

@@ -1,0 +1,60 @@
+/*
+ * pgpool.h — an asynchronous PostgreSQL connection pool on the libuv loop.
+ *
+ * Connections are opened with PQconnectStartParams/PQconnectPoll and driven
+ * by one uv_poll_t each; queries are sent with PQsendQueryParams and read
+ * with PQconsumeInput/PQgetResult, so nothing ever blocks the loop.  A
+ * connection that fails is closed and reopened after an exponential backoff
+ * (100 ms doubling up to reconnect_max_ms).  While no connection is up, a
+ * query fails at once with SS_ERR_DATABASE_UNAVAILABLE; once one is back,
+ * queries succeed again without a restart.
+ *
+ * Each query is one statement and therefore one transaction: operations
+ * that change several rows call one SQL function that does the change and
+ * writes its audit event together.
+ */
+#ifndef SS_PGPOOL_H
+#define SS_PGPOOL_H
+
+#include <libpq-fe.h>
+#include <uv.h>
+
+struct ss_pgpool;
+
+/*
+ * Called exactly once per query.  err is 0 when the statement succeeded
+ * (res holds its result), SS_ERR_DATABASE_UNAVAILABLE when the database
+ * could not be reached or the connection broke, or SS_ERR_INTERNAL when the
+ * statement failed (res then holds the error result: PQresultErrorField
+ * gives the SQLSTATE and message).  res may be NULL; the pool clears it
+ * after the callback returns.
+ */
+typedef void (*ss_pg_cb)(void *arg, int err, PGresult *res);
+
+/* Creates a pool of size connections to conninfo; they start connecting at once. */
+struct ss_pgpool *ss_pgpool_new(uv_loop_t *loop, const char *conninfo, int size,
+				uint64_t reconnect_max_ms);
+
+/*
+ * Queues one statement with text parameters (params[i] may be NULL for SQL
+ * NULL; the strings are copied).  Returns 0 (cb will be called later, never
+ * from inside this call) or SS_ERR_DATABASE_UNAVAILABLE / SS_ERR_SHUTTING_DOWN
+ * / SS_ERR_NOMEM (cb will not be called).
+ */
+int ss_pgpool_query(struct ss_pgpool *pool, const char *sql, int nparams,
+		    const char *const *params, ss_pg_cb cb, void *arg);
+
+/* Number of connections currently established. */
+int ss_pgpool_connected(const struct ss_pgpool *pool);
+
+/*
+ * Stops the pool: queued queries that have not been sent fail with
+ * SS_ERR_SHUTTING_DOWN, queries on the wire finish, then every connection is
+ * finished and every handle closed; done(arg) is called once all are closed.
+ */
+void ss_pgpool_close(struct ss_pgpool *pool, void (*done)(void *), void *arg);
+
+/* Frees a pool after its close callback ran. Accepts NULL. */
+void ss_pgpool_free(struct ss_pgpool *pool);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * server.h — the shuangsuid server: listener, connections, requests.
+ *
+ * Ownership: the server owns its connections; a connection owns its TCP and
+ * timer handles (embedded, freed in the close callback) and is freed only
+ * when both are closed and no request of it is still in flight.  A request
+ * holds a pointer to its connection; when the connection has gone, the
+ * reply is dropped.
+ */
+#ifndef SS_SERVER_H
+#define SS_SERVER_H
+
+#include <openssl/ssl.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "authz.h"
+#include "config.h"
+#include "frame.h"
+#include "pgpool.h"
+#include "tls.h"
+#include "wire.h"
+
+struct ss_principal {
+	char *id, *office, *role_name, *jurisdiction;
+	enum ss_role role;
+};
+
+struct ss_conn {
+	struct ss_server *srv;
+	struct ss_conn *prev, *next;
+	uv_tcp_t tcp;
+	uv_timer_t timer;  /* handshake, then idle, then the close guard */
+	uv_shutdown_t shutdown_req;
+	struct ss_tls_pump tls;
+	struct ss_frame_reader reader;
+	char fingerprint[65];
+	char peer[64];
+	struct ss_principal principal; /* set by Hello */
+	int hello_done;
+	int hello_pending;
+	int inflight;          /* requests being answered */
+	uint64_t out_pending;  /* bytes handed to uv_write and not yet written */
+	int reading;
+	int read_paused;       /* back-pressure: output above the cap */
+	int closing;           /* no more input; close once replies are out */
+	int handles_open;
+};
+
+struct ss_server {
+	uv_loop_t *loop;
+	struct ss_config *cfg;
+	char *config_path;
+	char **overrides;
+	int noverrides;
+	SSL_CTX *tls;
+	uv_tcp_t listener;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	struct ss_pgpool *pool;        /* NULL once its close has begun */
+	struct ss_pgpool *closed_pool; /* freed after the loop ends */
+	struct ss_conn *conns;
+	int nconns;
+	int draining;
+	int exit_code;
+};
+
+struct ss_request {
+	struct ss_conn *conn;
+	uint64_t request_id;
+	enum ss_op op;
+	SsEnvelope *env;
+	char sha256[65]; /* of the Envelope re-encoded with request_id = 0 */
+	int err;         /* used while the refusal is being audited */
+	char *err_field;
+	char *err_en;
+	char *err_zh;
+};
+
+/* Starts listening; returns 0 or a negative uv error (logged). */
+int ss_server_listen(struct ss_server *srv);
+
+/* Begins the graceful stop (SIGTERM): see docs/protocol.md §7. */
+void ss_server_drain(struct ss_server *srv);
+
+/* Queues one packed frame for the peer (takes ownership of frame). */
+void ss_conn_send(struct ss_conn *c, uint8_t *frame, size_t len);
+
+/* Starts closing: TLS close_notify, pending output flushed, handles closed. */
+void ss_conn_close(struct ss_conn *c);
+
+/*
+ * Dispatches one request frame (implemented in handlers.c).  Returns 0, or
+ * an error after which the connection must close (SS_ERR_MALFORMED_MESSAGE).
+ */
+int ss_request_dispatch(struct ss_conn *c, const uint8_t *payload, size_t len);
+
+/* Sends the reply envelope for req and frees req. */
+void ss_request_reply(struct ss_request *req, SsEnvelope *reply);
+
+/* Sends an Error for req and frees req; field and details may be NULL. */
+void ss_request_fail(struct ss_request *req, int err, const char *field, const char *detail_en,
+		     const char *detail_zh);
+
+/* A request finished (reply sent or dropped): drops it from its connection. */
+void ss_conn_request_done(struct ss_conn *c);
+
+void ss_principal_clear(struct ss_principal *p);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * harness.h — what the integration tests share: a real shuangsuid process
+ * on a loopback port, and a blocking TLS client speaking the real protocol.
+ *
+ * The environment comes from deploy/test.sh (see there):
+ *   SS_TEST_PKI       the test PKI directory (deploy/pki.sh demo + test-extras)
+ *   SS_TEST_DB_APP    conninfo of the application role
+ *   SS_TEST_DB_OWNER  conninfo of the owner role (migrations)
+ *   SS_TEST_PGCTL     command prefix that takes "stop" or "start" for the test cluster
+ * A missing variable fails the test: these tests never skip.
+ */
+#ifndef SS_HARNESS_H
+#define SS_HARNESS_H
+
+#include <libpq-fe.h>
+#include <openssl/ssl.h>
+#include <sys/types.h>
+
+#include "frame.h"
+#include "wire.h"
+
+/* Reads a required environment variable; aborts the test with a message if unset. */
+const char *th_env(const char *name);
+
+/* Paths in the test PKI: th_pki("clients/city-admin.crt") etc.  Static buffer, rotating. */
+const char *th_pki(const char *rel);
+const char *th_client_cert(const char *id);
+const char *th_client_key(const char *id);
+
+struct th_server {
+	pid_t pid;
+	int port;
+	char dir[256];
+	char log[300];
+};
+
+/*
+ * Starts shuangsuid with the test configuration plus extra "section.key=value"
+ * settings (NULL-terminated list, may be NULL) and waits until it accepts
+ * connections.  Returns 0 or -1.
+ */
+int th_server_start(struct th_server *s, const char *const *extra);
+/* Sends sig and waits for the exit; returns the exit status, or -1 if killed by a signal. */
+int th_server_stop(struct th_server *s, int sig);
+/* Nonzero if the server log contains text. */
+int th_server_log_contains(const struct th_server *s, const char *text);
+
+struct th_client {
+	SSL_CTX *ctx;
+	SSL *ssl;
+	int fd;
+	struct ss_frame_reader reader;
+	uint64_t next_id;
+	uint8_t rest[16384]; /* decrypted bytes not yet framed */
+	size_t rest_len, rest_off;
+};
+
+/*
+ * Connects to 127.0.0.1:port and runs the TLS handshake presenting cert/key
+ * (both NULL for no certificate).  tls_max is 0 for TLS 1.3, or e.g.
+ * TLS1_2_VERSION to offer only TLS 1.2.  Returns NULL if TCP fails; sets
+ * *handshake_ok.  Free with th_client_close().
+ */
+struct th_client *th_client_connect(int port, const char *cert, const char *key, int tls_max,
+				    int *handshake_ok);
+/* Connects with the given principal's certificate and says Hello; NULL if anything fails. */
+struct th_client *th_client_session(int port, const char *id);
+void th_client_close(struct th_client *c);
+
+/* Sends env (request_id assigned if 0); returns 0 or -1. */
+int th_send(struct th_client *c, SsEnvelope *env);
+/* Sends raw bytes inside TLS. */
+int th_send_raw(struct th_client *c, const void *data, size_t len);
+/* Receives one envelope within timeout_ms; NULL on timeout, close or error. */
+SsEnvelope *th_recv(struct th_client *c, int timeout_ms);
+/* Sends env and receives its reply (any order-matched reply); NULL on failure. */
+SsEnvelope *th_call(struct th_client *c, SsEnvelope *env);
+/* Nonzero if the peer closed (EOF or alert) within timeout_ms. */
+int th_closed_within(struct th_client *c, int timeout_ms);
+
+/* A connection to the test database as the application role (or owner). */
+PGconn *th_db(int owner);
+/* Runs a query returning one value as a malloc'd string (NULL on error). */
+char *th_db_value(PGconn *db, const char *sql);
+
+#define th_free(env) shuangsui__v1__envelope__free_unpacked((env), NULL)
+
+#endif

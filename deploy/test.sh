@@ -66,22 +66,24 @@ fi
 
 pgdir="$repo/var/test-pg"
 pki="$repo/var/test-pki"
+tmp="$repo/var/test-tmp"
 port=${SHUANGSUI_TEST_PG_PORT:-55439}
 pg=("$repo/deploy/pg.sh" --dir "$pgdir" --port "$port")
 
 cleanup() {
 	if [ "$keep" = 0 ]; then
 		"${pg[@]}" destroy >/dev/null 2>&1 || true
-		rm -rf "$pki"
+		rm -rf "$pki" "$tmp"
 	else
-		echo "kept: cluster $pgdir (port $port), PKI $pki"
+		echo "kept: cluster $pgdir (port $port), PKI $pki, server logs $tmp"
 	fi
 }
 trap cleanup EXIT
 
 echo "== throwaway PostgreSQL and PKI"
 "${pg[@]}" destroy >/dev/null 2>&1 || true
-rm -rf "$pki"
+rm -rf "$pki" "$tmp"
+mkdir -p "$tmp"
 "${pg[@]}" start
 eval "$("${pg[@]}" env)"
 "$repo/deploy/pki.sh" --dir "$pki" demo >/dev/null
@@ -96,6 +98,7 @@ export SS_TEST_PKI="$pki"
 export SS_TEST_DB_APP="$SHUANGSUI_DB_APP"
 export SS_TEST_DB_OWNER="$SHUANGSUI_DB_OWNER"
 export SS_TEST_PGCTL="${pg[*]}"
+export SS_TEST_TMP="$tmp"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=23"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 

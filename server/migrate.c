@@ -118,6 +118,12 @@ out:
 	return rc;
 }
 
+/* Server notices ("already exists, skipping") belong in the debug log. */
+static void ss_migrate_notice(void *arg, const char *message)
+{
+	ss_debug("database: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 int ss_migrate(const char *conninfo, const char *sql_dir)
 {
 	struct dirent **names = NULL;
@@ -129,6 +135,7 @@ int ss_migrate(const char *conninfo, const char *sql_dir)
 		PQfinish(pg);
 		return SS_ERR_DATABASE_UNAVAILABLE;
 	}
+	PQsetNoticeProcessor(pg, ss_migrate_notice, NULL);
 	rc = ss_migrate_exec(pg, "SELECT pg_advisory_lock(" SS_MIGRATE_LOCK ")", 0, NULL, NULL);
 	if (rc == 0)
 		rc = ss_migrate_exec(pg,

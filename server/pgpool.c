@@ -227,6 +227,11 @@ static void ss_pgconn_connect_timeout(uv_timer_t *t)
 		ss_pgconn_fail(c, "connect timed out");
 }
 
+static void ss_pgconn_notice(void *arg, const char *message)
+{
+	ss_debug("database: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 static void ss_pgconn_start(struct ss_pgconn *c)
 {
 	static const char *const keys[] = {"dbname", "fallback_application_name", NULL};
@@ -241,6 +246,7 @@ static void ss_pgconn_start(struct ss_pgconn *c)
 		ss_pgconn_fail(c, "connect");
 		return;
 	}
+	PQsetNoticeProcessor(c->pg, ss_pgconn_notice, NULL);
 	/* PQconnectPoll ignores connect_timeout: the timer enforces it. */
 	uv_timer_start(&c->timer, ss_pgconn_connect_timeout, SS_PG_CONNECT_TIMEOUT_MS, 0);
 	if (ss_pgconn_watch(c, UV_WRITABLE) != 0)

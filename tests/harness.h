@@ -7,6 +7,7 @@
  *   SS_TEST_DB_APP    conninfo of the application role
  *   SS_TEST_DB_OWNER  conninfo of the owner role (migrations)
  *   SS_TEST_PGCTL     command prefix that takes "stop" or "start" for the test cluster
+ *   SS_TEST_TMP       a directory for the servers' configuration and logs
  * A missing variable fails the test: these tests never skip.
  */
 #ifndef SS_HARNESS_H

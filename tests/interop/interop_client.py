@@ -733,7 +733,10 @@ def server_checks(runner, args):
         expect(hr["max_frame_size"] > 0, "max_frame_size must be > 0")
         return "%s %s, %s, max_frame_size %d" % (hr["server_program"], hr["server_version"],
                                                  conn.sock.cipher()[0], hr["max_frame_size"])
-    if not runner.run(SERVER_CHECKS[0], c1) and "a" not in st:
+    ok1 = runner.run(SERVER_CHECKS[0], c1)
+    if not ok1 and "a" in st and st["a"].hello_reply is None:
+        st.pop("a").close()  # no session (e.g. certificate refused): do not use it
+    if not ok1 and "a" not in st:
         err = runner.last_connect_error
         if err is not None and err.tcp:
             # nothing listens there: do not hammer it, report the rest as not run

@@ -35,12 +35,15 @@ static void ss_request_free(struct ss_request *req)
 static void ss_request_send(struct ss_request *req, uint8_t *frame, size_t len)
 {
 	struct ss_conn *c = req->conn;
+	int close_after = req->close_after;
 
 	if (!c->closing)
 		ss_conn_send(c, frame, len);
 	else
 		free(frame);
 	ss_request_free(req);
+	if (close_after)
+		ss_conn_close(c); /* after the reply, so that the peer reads why */
 	ss_conn_request_done(c);
 }
 
@@ -197,8 +200,8 @@ static void ss_hello_found(void *arg, int err, PGresult *res)
 	if (role < 0) {
 		ss_info("%s: certificate %s is not registered to an active principal", c->peer,
 			c->fingerprint);
+		req->close_after = 1;
 		ss_request_refuse(req, SS_ERR_UNKNOWN_PRINCIPAL, NULL, NULL, NULL);
-		ss_conn_close(c);
 		return;
 	}
 	pr->id = strdup(PQgetvalue(res, 0, 0));
@@ -242,8 +245,8 @@ static void ss_handle_hello(struct ss_request *req)
 			 SS_PROTOCOL_VERSION, h->protocol_version);
 		snprintf(zh, sizeof(zh), "本服务器使用协议版本 %u，不支持 %u", SS_PROTOCOL_VERSION,
 			 h->protocol_version);
+		req->close_after = 1;
 		ss_request_fail(req, SS_ERR_UNSUPPORTED_VERSION, "hello.protocol_version", en, zh);
-		ss_conn_close(c);
 		return;
 	}
 	c->hello_pending = 1;

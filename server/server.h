@@ -70,6 +70,7 @@ struct ss_request {
 	enum ss_op op;
 	SsEnvelope *env;
 	char sha256[65]; /* of the Envelope re-encoded with request_id = 0 */
+	int close_after; /* close the connection once the reply is queued */
 	int err;         /* used while the refusal is being audited */
 	char *err_field;
 	char *err_en;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -363,6 +364,56 @@ static void status_change_is_versioned_audited_and_idempotent(void **state)
 	th_client_close(c);
 }
 
+static SsEnvelope *set_status_of(struct th_client *c, const char *id, const char *status)
+{
+	SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT;
+	Shuangsui__V1__PrincipalSetStatusRequest p = SHUANGSUI__V1__PRINCIPAL_SET_STATUS_REQUEST__INIT;
+	char key[64];
+
+	snprintf(key, sizeof(key), "%s-%s-%ld-%d", id, status, (long)time(NULL), getpid());
+	p.principal_id = (char *)id;
+	p.status = (char *)status;
+	p.reason = "test: key holder changed";
+	env.idempotency_key = key;
+	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_PRINCIPAL_SET_STATUS;
+	env.principal_set_status = &p;
+	return th_call(c, &env);
+}
+
+static void disabled_principal_is_told_why_then_closed(void **state)
+{
+	struct th_client *admin = th_client_session(srv.port, "city-admin");
+	struct th_client *c;
+	SsEnvelope *r;
+	int ok;
+
+	assert_non_null(admin);
+	r = set_status_of(admin, "district-b-operator", "disabled");
+	assert_non_null(r);
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_PRINCIPAL_SET_STATUS_REPLY);
+	th_free(r);
+	c = th_client_connect(srv.port, th_client_cert("district-b-operator"),
+			      th_client_key("district-b-operator"), 0, &ok);
+	assert_true(ok);
+	assert_int_equal(send_hello(c, SS_PROTOCOL_VERSION), 0);
+	r = th_recv(c, 5000);
+	assert_non_null(r);
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_ERROR);
+	assert_int_equal(r->error->code, SHUANGSUI__V1__ERROR_CODE__UNKNOWN_PRINCIPAL);
+	th_free(r);
+	assert_true(th_closed_within(c, 3000));
+	th_client_close(c);
+	r = set_status_of(admin, "district-b-operator", "active");
+	assert_non_null(r);
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_PRINCIPAL_SET_STATUS_REPLY);
+	th_free(r);
+	th_client_close(admin);
+	/* Enabled again: the same certificate opens a session. */
+	c = th_client_session(srv.port, "district-b-operator");
+	assert_non_null(c);
+	th_client_close(c);
+}
+
 static void invalid_reason_is_refused_with_the_field_named(void **state)
 {
 	struct th_client *c = th_client_session(srv.port, "city-admin");
@@ -395,6 +446,7 @@ int main(void)
 		cmocka_unit_test(audit_rows_cannot_be_changed_by_the_application),
 		cmocka_unit_test(status_change_is_versioned_audited_and_idempotent),
 		cmocka_unit_test(invalid_reason_is_refused_with_the_field_named),
+		cmocka_unit_test(disabled_principal_is_told_why_then_closed),
 	};
 
 	return cmocka_run_group_tests(tests, server_up, server_down);

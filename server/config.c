@@ -224,8 +224,10 @@ int ss_config_check(const struct ss_config *c)
 {
 	int rc = 0;
 
-	if (c->tls_ca == NULL || c->tls_cert == NULL || c->tls_key == NULL) {
-		ss_error("configuration: tls.ca, tls.cert and tls.key are required");
+	/* A revocation list is not optional: a lost office certificate must be
+	 * refusable without re-keying the city. */
+	if (c->tls_ca == NULL || c->tls_cert == NULL || c->tls_key == NULL || c->tls_crl == NULL) {
+		ss_error("configuration: tls.ca, tls.cert, tls.key and tls.crl are required");
 		rc = SS_ERR_CONFIG;
 	}
 	if (c->db_conninfo == NULL) {

@@ -77,7 +77,7 @@ static int th_free_port(void)
 	return port;
 }
 
-static int th_tcp_connect(int port)
+int th_tcp_connect(int port)
 {
 	struct sockaddr_in a;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -129,7 +129,7 @@ int th_server_start(struct th_server *s, const char *const *extra)
 
 		dup2(fd, 2);
 		dup2(fd, 1);
-		argv[n++] = SS_TEST_SHUANGSUID;
+		argv[n++] = SS_TEST_SHUANGSUID_PATH;
 		argv[n++] = "--config";
 		argv[n++] = config;
 		for (i = 0; extra != NULL && extra[i] != NULL && n < 60; i++) {
@@ -392,4 +392,11 @@ char *th_db_value(PGconn *db, const char *sql)
 		v = strdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return v;
+}
+
+int th_run(const char *cmd)
+{
+	int status = system(cmd);
+
+	return (status != -1 && WIFEXITED(status)) ? WEXITSTATUS(status) : -1;
 }

@@ -79,6 +79,12 @@ SsEnvelope *th_call(struct th_client *c, SsEnvelope *env);
 /* Nonzero if the peer closed (EOF or alert) within timeout_ms. */
 int th_closed_within(struct th_client *c, int timeout_ms);
 
+/* A plain TCP connection to 127.0.0.1:port (no TLS); -1 on failure. */
+int th_tcp_connect(int port);
+
+/* Runs a shell command; returns its exit status (or -1). */
+int th_run(const char *cmd);
+
 /* A connection to the test database as the application role (or owner). */
 PGconn *th_db(int owner);
 /* Runs a query returning one value as a malloc'd string (NULL on error). */

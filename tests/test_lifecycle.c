@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -146,12 +147,56 @@ static void connections_beyond_the_maximum_are_closed(void **state)
 	assert_int_equal(th_server_stop(&srv, SIGTERM), 0);
 }
 
+static void sighup_reloads_the_revocation_list(void **state)
+{
+	struct th_server srv;
+	struct th_client *c;
+	char id[64], cmd[2048];
+
+	/* A certificate of its own, so that revoking it disturbs no other test. */
+	snprintf(id, sizeof(id), "reload-%d-%ld", getpid(), (long)time(NULL));
+	snprintf(cmd, sizeof(cmd),
+		 "%s/deploy/pki.sh --dir %s client --id %s --office 'reload test' --role operator "
+		 "--jurisdiction 110101 >/dev/null && "
+		 "%s --set 'database.conninfo=%s' principal-add --id %s --office 'reload test' "
+		 "--role operator --jurisdiction 110101 --cert %s >/dev/null",
+		 SS_TEST_SOURCE_DIR, th_env("SS_TEST_PKI"), id, SS_TEST_SHUANGSUID_PATH,
+		 th_env("SS_TEST_DB_APP"), id, th_client_cert(id));
+	assert_int_equal(th_run(cmd), 0);
+	assert_int_equal(th_server_start(&srv, NULL), 0);
+	c = th_client_session(srv.port, id);
+	assert_non_null(c);
+	th_client_close(c);
+
+	snprintf(cmd, sizeof(cmd), "%s/deploy/pki.sh --dir %s revoke %s >/dev/null",
+		 SS_TEST_SOURCE_DIR, th_env("SS_TEST_PKI"), id);
+	assert_int_equal(th_run(cmd), 0);
+	/* Until the reload the server still uses the old list... */
+	c = th_client_session(srv.port, id);
+	assert_non_null(c);
+	th_client_close(c);
+	kill(srv.pid, SIGHUP);
+	for (int i = 0; i < 50 && !th_server_log_contains(&srv, "reloaded"); i++)
+		usleep(100 * 1000);
+	assert_true(th_server_log_contains(&srv, "reloaded"));
+	/* ...and after it the certificate is refused at the handshake. */
+	c = th_client_session(srv.port, id);
+	assert_null(c);
+	assert_true(th_server_log_contains(&srv, "certificate revoked"));
+	/* Others are unaffected. */
+	c = th_client_session(srv.port, "city-auditor");
+	assert_non_null(c);
+	th_client_close(c);
+	assert_int_equal(th_server_stop(&srv, SIGTERM), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(sigterm_lets_requests_in_flight_complete),
 		cmocka_unit_test(database_outage_gives_a_clear_error_and_recovers_without_restart),
 		cmocka_unit_test(connections_beyond_the_maximum_are_closed),
+		cmocka_unit_test(sighup_reloads_the_revocation_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

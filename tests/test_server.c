@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -24,7 +25,7 @@ static struct th_server srv;
 static int server_up(void **state)
 {
 	static const char *const extra[] = {"server.idle_timeout_ms=1500", "server.max_connections=20",
-					    NULL};
+					    "server.handshake_timeout_ms=1000", NULL};
 
 	return th_server_start(&srv, extra);
 }
@@ -111,6 +112,20 @@ static void tls12_only_client_is_refused(void **state)
 	assert_non_null(c);
 	assert_false(ok);
 	th_client_close(c);
+}
+
+static void silent_client_is_dropped_at_the_handshake_timeout(void **state)
+{
+	int fd = th_tcp_connect(srv.port);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char byte;
+
+	assert_true(fd >= 0);
+	/* Nothing sent: the server gives up after handshake_timeout (1 s). */
+	assert_int_equal(poll(&p, 1, 4000), 1);
+	assert_true(read(fd, &byte, 1) <= 0);
+	close(fd);
+	assert_true(th_server_log_contains(&srv, "TLS handshake timed out"));
 }
 
 static void whoami_names_office_role_and_jurisdiction(void **state)
@@ -436,6 +451,7 @@ int main(void)
 		cmocka_unit_test(expired_certificate_is_refused),
 		cmocka_unit_test(revoked_certificate_is_refused),
 		cmocka_unit_test(tls12_only_client_is_refused),
+		cmocka_unit_test(silent_client_is_dropped_at_the_handshake_timeout),
 		cmocka_unit_test(whoami_names_office_role_and_jurisdiction),
 		cmocka_unit_test(request_before_hello_is_refused_and_session_survives),
 		cmocka_unit_test(wrong_protocol_version_is_refused_and_closed),

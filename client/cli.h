@@ -116,5 +116,11 @@ int cmd_whoami(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
 int cmd_principal(struct cli *cli, int argc, char **argv);
+int cmd_entity(struct cli *cli, int argc, char **argv);
+int cmd_project(struct cli *cli, int argc, char **argv);
+int cmd_inspector(struct cli *cli, int argc, char **argv);
+int cmd_item(struct cli *cli, int argc, char **argv);
+int cmd_conflict(struct cli *cli, int argc, char **argv);
+int cmd_calendar(struct cli *cli, int argc, char **argv);
 
 #endif

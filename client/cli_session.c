@@ -276,17 +276,13 @@ static int cli_session_next(struct cli_session *s, SsEnvelope **env)
 	return 0;
 }
 
-int cli_session_call(struct cli_session *s, SsEnvelope *req, SsEnvelope **reply)
+int cli_session_send(struct cli_session *s, SsEnvelope *req)
 {
 	uint8_t *out = NULL;
 	size_t out_len = 0;
-	SsEnvelope *env = NULL;
-	uint64_t id = s->next_request_id++;
-	int stray;
 	int rc;
 
-	*reply = NULL;
-	req->request_id = id;
+	req->request_id = s->next_request_id++;
 	rc = ss_wire_pack(req, s->max_frame, &out, &out_len);
 	if (rc == SS_ERR_FRAME_TOO_LARGE)
 		return cli_session_fail(
@@ -296,6 +292,25 @@ int cli_session_call(struct cli_session *s, SsEnvelope *req, SsEnvelope **reply)
 		return cli_session_fail(s, rc, "%s", _("out of memory"));
 	rc = cli_session_write_all(s, out, out_len);
 	free(out);
+	return rc;
+}
+
+int cli_session_recv(struct cli_session *s, SsEnvelope **reply)
+{
+	*reply = NULL;
+	return cli_session_next(s, reply);
+}
+
+int cli_session_call(struct cli_session *s, SsEnvelope *req, SsEnvelope **reply)
+{
+	SsEnvelope *env = NULL;
+	uint64_t id;
+	int stray;
+	int rc;
+
+	*reply = NULL;
+	rc = cli_session_send(s, req);
+	id = req->request_id;
 	for (stray = 0; rc == 0; stray++) {
 		rc = cli_session_next(s, &env);
 		if (rc != 0)

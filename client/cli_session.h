@@ -77,6 +77,15 @@ int cli_session_open(const struct cli_session_params *p, struct cli_session **ou
  */
 int cli_session_call(struct cli_session *s, SsEnvelope *req, SsEnvelope **reply);
 
+/*
+ * Pipelining: cli_session_send() sends req (assigning req->request_id) and
+ * returns without waiting; cli_session_recv() reads the next reply, whatever
+ * request it answers (match on request_id).  Same return codes as
+ * cli_session_call().
+ */
+int cli_session_send(struct cli_session *s, SsEnvelope *req);
+int cli_session_recv(struct cli_session *s, SsEnvelope **reply);
+
 /* Sends close_notify, closes the socket and frees s.  s may be NULL. */
 void cli_session_free(struct cli_session *s);
 

@@ -32,6 +32,12 @@ static const struct cli_command cli_commands[] = {
     {"whoami", cmd_whoami, N_("show the principal your certificate is registered to")},
     {"audit", cmd_audit, N_("read the audit log (audit list)")},
     {"principal", cmd_principal, N_("list principals, enable or disable one")},
+    {"entity", cmd_entity, N_("the market-entity directory (市场主体名录)")},
+    {"project", cmd_project, N_("the construction-project directory (工程项目名录)")},
+    {"inspector", cmd_inspector, N_("the inspector directory and expert pool (执法检查人员名录)")},
+    {"item", cmd_item, N_("the random-inspection item list (随机抽查事项清单)")},
+    {"conflict", cmd_conflict, N_("declared conflicts of interest (利害关系)")},
+    {"calendar", cmd_calendar, N_("working days: add, between, override")},
     {"version", cmd_version, N_("show the client's and the server's version")},
 };
 

@@ -5,6 +5,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
 
@@ -46,6 +47,15 @@ fail:
 	return NULL;
 }
 
+/* Nonzero if the only error queued is PEM's "no start line" at the end of the file. */
+static int ss_tls_pem_at_end(BIO *bio)
+{
+	unsigned long first = ERR_peek_error(), last = ERR_peek_last_error();
+
+	return first != 0 && ERR_GET_LIB(first) == ERR_LIB_PEM &&
+	       ERR_GET_REASON(first) == PEM_R_NO_START_LINE && first == last && BIO_eof(bio);
+}
+
 static int ss_tls_load_crl(SSL_CTX *ctx, const char *crl_path)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
@@ -57,6 +67,7 @@ static int ss_tls_load_crl(SSL_CTX *ctx, const char *crl_path)
 		ss_log_openssl(SS_LOG_ERROR, crl_path);
 		return SS_ERR_CONFIG;
 	}
+	ERR_clear_error();
 	while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
 		if (X509_STORE_add_crl(store, crl) != 1) {
 			X509_CRL_free(crl);
@@ -67,7 +78,15 @@ static int ss_tls_load_crl(SSL_CTX *ctx, const char *crl_path)
 		X509_CRL_free(crl);
 		n++;
 	}
-	ERR_clear_error(); /* the loop ends on "no start line" */
+	/* The normal end is "no start line" once the whole file is read; any
+	 * other error (bad base64, a truncated or malformed list) would leave
+	 * revocations unenforced, so it is a configuration error. */
+	if (!ss_tls_pem_at_end(bio)) {
+		ss_log_openssl(SS_LOG_ERROR, crl_path);
+		BIO_free(bio);
+		return SS_ERR_CONFIG;
+	}
+	ERR_clear_error();
 	BIO_free(bio);
 	if (n == 0) {
 		ss_error("%s: no certificate revocation list found", crl_path);
@@ -94,7 +113,13 @@ SSL_CTX *ss_tls_server_ctx_new(const char *ca, const char *cert, const char *key
 	/* No session tickets: every connection proves its certificate afresh. */
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	if (crl != NULL && crl[0] != '\0' && ss_tls_load_crl(ctx, crl) != 0) {
+	/* Revocation is mandatory: a lost office certificate must be refusable. */
+	if (crl == NULL || crl[0] == '\0') {
+		ss_error("TLS: a certificate revocation list (tls.crl) is required");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (ss_tls_load_crl(ctx, crl) != 0) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -132,6 +157,7 @@ int ss_tls_cert_fingerprint(X509 *cert, char hex[65])
 int ss_tls_pump_init_server(struct ss_tls_pump *p, SSL_CTX *ctx)
 {
 	p->handshake_done = 0;
+	p->failed = 0;
 	p->ssl = SSL_new(ctx);
 	p->rbio = BIO_new(BIO_s_mem());
 	p->wbio = BIO_new(BIO_s_mem());
@@ -193,6 +219,8 @@ int ss_tls_pump_handshake(struct ss_tls_pump *p)
 	default: {
 		long v = SSL_get_verify_result(p->ssl);
 
+		/* SSL_ERROR_SSL or SSL_ERROR_SYSCALL: SSL_shutdown must not follow. */
+		p->failed = 1;
 		if (v != X509_V_OK)
 			ss_info("TLS handshake refused: peer certificate: %s",
 				X509_verify_cert_error_string(v));
@@ -221,6 +249,7 @@ int ss_tls_pump_read(struct ss_tls_pump *p, uint8_t *buf, size_t cap, size_t *go
 	case SSL_ERROR_ZERO_RETURN:
 		return SS_ERR_CLOSED;
 	default:
+		p->failed = 1;
 		ss_log_openssl(SS_LOG_INFO, "TLS read");
 		return SS_ERR_TLS;
 	}
@@ -233,6 +262,10 @@ int ss_tls_pump_write(struct ss_tls_pump *p, const uint8_t *data, size_t len)
 
 		ERR_clear_error();
 		if (SSL_write_ex(p->ssl, data, len, &n) != 1) {
+			int e = SSL_get_error(p->ssl, 0);
+
+			if (e == SSL_ERROR_SSL || e == SSL_ERROR_SYSCALL)
+				p->failed = 1;
 			ss_log_openssl(SS_LOG_INFO, "TLS write");
 			return SS_ERR_TLS;
 		}
@@ -244,7 +277,9 @@ int ss_tls_pump_write(struct ss_tls_pump *p, const uint8_t *data, size_t len)
 
 void ss_tls_pump_shutdown(struct ss_tls_pump *p)
 {
-	if (p->ssl == NULL || !p->handshake_done)
+	/* OpenSSL: SSL_shutdown must not be called after SSL_ERROR_SSL or
+	 * SSL_ERROR_SYSCALL. */
+	if (p->ssl == NULL || !p->handshake_done || p->failed)
 		return;
 	ERR_clear_error();
 	(void)SSL_shutdown(p->ssl);

@@ -19,8 +19,9 @@
 
 /*
  * Server context: certificate chain and key, clients verified against ca,
- * revocation checked against crl (PEM; NULL for none).  Returns NULL and
- * logs the OpenSSL reason on failure.  Free with SSL_CTX_free().
+ * revocation checked against crl (PEM, one list or more; required: NULL or
+ * "" is an error, as is any malformed list in the file).  Returns NULL and
+ * logs the reason on failure.  Free with SSL_CTX_free().
  */
 SSL_CTX *ss_tls_server_ctx_new(const char *ca, const char *cert, const char *key,
 			       const char *crl);
@@ -36,6 +37,7 @@ struct ss_tls_pump {
 	BIO *rbio; /* ciphertext from the peer, read by OpenSSL */
 	BIO *wbio; /* ciphertext for the peer, written by OpenSSL */
 	int handshake_done;
+	int failed; /* a fatal TLS error: no close_notify may follow */
 };
 
 /* Creates the SSL object in server mode; returns 0 or SS_ERR_NOMEM/SS_ERR_TLS. */
@@ -62,7 +64,7 @@ int ss_tls_pump_read(struct ss_tls_pump *p, uint8_t *buf, size_t cap, size_t *go
 /* Encrypts len bytes for the peer (the output BIO grows as needed). Returns 0 or SS_ERR_TLS. */
 int ss_tls_pump_write(struct ss_tls_pump *p, const uint8_t *data, size_t len);
 
-/* Sends close_notify. */
+/* Sends close_notify, unless the handshake never finished or the session failed. */
 void ss_tls_pump_shutdown(struct ss_tls_pump *p);
 
 /*

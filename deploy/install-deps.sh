@@ -29,6 +29,10 @@ readonly PACKAGES=(
     libcmocka-dev
     libinih-dev
     libjson-c-dev
+    libcsv-dev
+    libzip-dev
+    libexpat1-dev
+    libxlsxwriter-dev
     gettext
     locales
     python3

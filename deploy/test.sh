@@ -80,19 +80,26 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== throwaway PostgreSQL and PKI"
-"${pg[@]}" destroy >/dev/null 2>&1 || true
+echo "== throwaway PKI"
 rm -rf "$pki" "$tmp"
 mkdir -p "$tmp"
-"${pg[@]}" start
-eval "$("${pg[@]}" env)"
 "$repo/deploy/pki.sh" --dir "$pki" demo >/dev/null
 "$repo/deploy/pki.sh" --dir "$pki" test-extras >/dev/null
 
-"$repo/build/bin/shuangsuid" --set "database.conninfo=$SHUANGSUI_DB_APP" \
-	--set "database.migrate_conninfo=$SHUANGSUI_DB_OWNER" migrate
-"$repo/deploy/register-principals.sh" --manifest "$pki/principals.tsv" \
-	--server-bin "$repo/build/bin/shuangsuid" -- --set "database.conninfo=$SHUANGSUI_DB_APP"
+# Each build's tests start from an empty database: migrations applied,
+# the test principals registered, nothing else.
+fresh_database() {
+	echo "== throwaway PostgreSQL"
+	"${pg[@]}" destroy >/dev/null 2>&1 || true
+	"${pg[@]}" start
+	eval "$("${pg[@]}" env)"
+	"$repo/build/bin/shuangsuid" --set "database.conninfo=$SHUANGSUI_DB_APP" \
+		--set "database.migrate_conninfo=$SHUANGSUI_DB_OWNER" migrate
+	"$repo/deploy/register-principals.sh" --manifest "$pki/principals.tsv" \
+		--server-bin "$repo/build/bin/shuangsuid" -- --set "database.conninfo=$SHUANGSUI_DB_APP" \
+		--set "database.migrate_conninfo=$SHUANGSUI_DB_OWNER" >/dev/null
+}
+fresh_database
 
 export SS_TEST_PKI="$pki"
 export SS_TEST_DB_APP="$SHUANGSUI_DB_APP"
@@ -105,7 +112,10 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 status=0
 dirs=(build)
 [ "$sanitize" = 1 ] && dirs+=(build-asan)
+first=1
 for d in "${dirs[@]}"; do
+	[ "$first" = 1 ] || fresh_database
+	first=0
 	echo "== ctest in $d"
 	(cd "$repo/$d" && ctest --output-on-failure "${ctest_args[@]}") || status=1
 done

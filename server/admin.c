@@ -96,7 +96,8 @@ int ss_admin_principal_add(const struct ss_config *cfg, int argc, char **argv)
 	params[4] = jur;
 	params[5] = fp;
 	params[6] = reason;
-	pg = PQconnectdb(cfg->db_conninfo);
+	/* Registration is the owner's: the application role may not mint principals. */
+	pg = PQconnectdb(cfg->db_migrate_conninfo ? cfg->db_migrate_conninfo : cfg->db_conninfo);
 	if (PQstatus(pg) != CONNECTION_OK) {
 		ss_error("database: %s", PQerrorMessage(pg));
 		PQfinish(pg);

@@ -23,6 +23,14 @@ enum ss_op {
 	SS_OP_AUDIT_LIST,
 	SS_OP_PRINCIPAL_LIST,
 	SS_OP_PRINCIPAL_SET_STATUS,
+	SS_OP_OBJECT_READ,     /* entity and project directories */
+	SS_OP_OBJECT_WRITE,
+	SS_OP_INSPECTOR_READ,  /* inspectors, experts, conflicts of interest */
+	SS_OP_INSPECTOR_WRITE,
+	SS_OP_ITEM_READ,       /* the public item list */
+	SS_OP_ITEM_WRITE,
+	SS_OP_CALENDAR_READ,
+	SS_OP_CALENDAR_WRITE,
 	SS_OP_COUNT
 };
 
@@ -31,6 +39,17 @@ int ss_role_parse(const char *name);
 const char *ss_role_name(enum ss_role role);
 /* Dotted operation name as written to the audit log, e.g. "audit.list". */
 const char *ss_op_name(enum ss_op op);
+/* The operation of a dotted name, or -1. */
+int ss_op_parse(const char *name);
+
+/*
+ * The division-code prefix within which role may perform op: "" when
+ * everywhere, the principal's area ("11" for 110000, "1101" for 110100,
+ * "110101" for a county) when only its own, NULL when not at all.
+ * Writes into out (at least 7 bytes) and returns out or NULL.
+ */
+const char *ss_authz_scope_prefix(enum ss_role role, const char *jurisdiction, enum ss_op op,
+				  char out[7]);
 
 /*
  * Nonzero if the GB/T 2260 code outer covers inner: 110000 (a province)

@@ -17,6 +17,9 @@
 #ifndef SS_SOURCE_SQL_DIR
 #define SS_SOURCE_SQL_DIR "sql"
 #endif
+#ifndef SS_SOURCE_DATA_DIR
+#define SS_SOURCE_DATA_DIR "data"
+#endif
 
 struct ss_config *ss_config_new(void)
 {
@@ -26,7 +29,8 @@ struct ss_config *ss_config_new(void)
 		return NULL;
 	c->listen = strdup("127.0.0.1");
 	c->sql_dir = strdup(SS_SOURCE_SQL_DIR);
-	if (c->listen == NULL || c->sql_dir == NULL) {
+	c->data_dir = strdup(SS_SOURCE_DATA_DIR);
+	if (c->listen == NULL || c->sql_dir == NULL || c->data_dir == NULL) {
 		ss_config_free(c);
 		return NULL;
 	}
@@ -38,8 +42,10 @@ struct ss_config *ss_config_new(void)
 	c->max_inflight = 16;
 	c->max_output_pending = 4u * 1024 * 1024;
 	c->log_level = SS_LOG_INFO;
+	c->drain_timeout_ms = 30000;
 	c->pool_size = 4;
 	c->reconnect_max_ms = 5000;
+	c->db_statement_timeout_ms = 600000;
 	return c;
 }
 
@@ -56,6 +62,7 @@ void ss_config_free(struct ss_config *c)
 	free(c->db_conninfo);
 	free(c->db_migrate_conninfo);
 	free(c->sql_dir);
+	free(c->data_dir);
 	free(c);
 }
 
@@ -113,6 +120,8 @@ static const struct ss_config_key ss_config_keys[] = {
 	{"server", "max_output_pending", SS_CFG_U64, SS_OFF(max_output_pending), 65536,
 	 1LL << 32},
 	{"server", "log_level", SS_CFG_LOG, SS_OFF(log_level), 0, 0},
+	{"server", "data_dir", SS_CFG_PATH, SS_OFF(data_dir), 0, 0},
+	{"server", "drain_timeout_ms", SS_CFG_U64, SS_OFF(drain_timeout_ms), 100, 3600000},
 	{"tls", "ca", SS_CFG_PATH, SS_OFF(tls_ca), 0, 0},
 	{"tls", "cert", SS_CFG_PATH, SS_OFF(tls_cert), 0, 0},
 	{"tls", "key", SS_CFG_PATH, SS_OFF(tls_key), 0, 0},
@@ -122,6 +131,8 @@ static const struct ss_config_key ss_config_keys[] = {
 	{"database", "sql_dir", SS_CFG_PATH, SS_OFF(sql_dir), 0, 0},
 	{"database", "pool_size", SS_CFG_INT, SS_OFF(pool_size), 1, 64},
 	{"database", "reconnect_max_ms", SS_CFG_U64, SS_OFF(reconnect_max_ms), 10, 600000},
+	{"database", "statement_timeout_ms", SS_CFG_U64, SS_OFF(db_statement_timeout_ms), 0,
+	 86400000},
 };
 
 static int ss_config_apply(struct ss_config *c, const char *section, const char *name,
@@ -226,8 +237,11 @@ int ss_config_check(const struct ss_config *c)
 
 	/* A revocation list is not optional: a lost office certificate must be
 	 * refusable without re-keying the city. */
-	if (c->tls_ca == NULL || c->tls_cert == NULL || c->tls_key == NULL || c->tls_crl == NULL) {
-		ss_error("configuration: tls.ca, tls.cert, tls.key and tls.crl are required");
+	if (c->tls_ca == NULL || c->tls_cert == NULL || c->tls_key == NULL || c->tls_crl == NULL ||
+	    c->tls_ca[0] == '\0' || c->tls_cert[0] == '\0' || c->tls_key[0] == '\0' ||
+	    c->tls_crl[0] == '\0') {
+		ss_error("configuration: tls.ca, tls.cert, tls.key and tls.crl are required "
+			 "(a revocation list may be empty of entries, but not absent)");
 		rc = SS_ERR_CONFIG;
 	}
 	if (c->db_conninfo == NULL) {

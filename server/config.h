@@ -6,9 +6,13 @@
  *              max_frame_size [1048576]  handshake_timeout_ms [10000]
  *              idle_timeout_ms [60000]  max_inflight [16]
  *              max_output_pending [4194304]  log_level [info]
- *   [tls]      ca  cert  key  crl          (PEM files; crl may be empty)
+ *              data_dir [<source>/data]  (division codes, holiday calendar)
+ *              drain_timeout_ms [30000]  (SIGTERM: then close everything, exit 1)
+ *   [tls]      ca  cert  key  crl          (PEM files; all four required)
  *   [database] conninfo  migrate_conninfo  pool_size [4]
  *              sql_dir [<source>/sql]  reconnect_max_ms [5000]
+ *              statement_timeout_ms [600000]  (0: none; an options= in
+ *              conninfo replaces it)
  * Relative file paths are taken relative to the configuration file.
  */
 #ifndef SS_CONFIG_H
@@ -27,10 +31,13 @@ struct ss_config {
 	int max_inflight;
 	uint64_t max_output_pending;
 	int log_level;
+	uint64_t drain_timeout_ms;
 	char *tls_ca, *tls_cert, *tls_key, *tls_crl;
 	char *db_conninfo, *db_migrate_conninfo, *sql_dir;
+	char *data_dir;
 	int pool_size;
 	uint64_t reconnect_max_ms;
+	uint64_t db_statement_timeout_ms;
 };
 
 /* Returns a config with defaults, or NULL on allocation failure.  Free with ss_config_free(). */

@@ -47,6 +47,7 @@ static void ss_conn_maybe_free(struct ss_conn *c)
 	ss_tls_pump_free(&c->tls);
 	ss_frame_reader_reset(&c->reader);
 	ss_principal_clear(&c->principal);
+	ss_import_free(c->import); /* its staged rows are removed when it is next committed or reaped */
 	free(c);
 	if (srv->draining && srv->nconns == 0)
 		ss_server_drain(srv); /* continues the stop: close the pool */
@@ -60,8 +61,15 @@ static void ss_conn_on_handle_closed(uv_handle_t *h)
 	ss_conn_maybe_free(c);
 }
 
+/*
+ * Closes both handles at once, without a TLS goodbye: the peer has gone or
+ * broke the protocol.  Replies still in flight are dropped when they arrive
+ * (closing is set); ss_conn_request_done frees the connection after the last.
+ */
 static void ss_conn_close_handles(struct ss_conn *c)
 {
+	c->closing = 1;
+	c->reading = 0;
 	if (!uv_is_closing((uv_handle_t *)&c->tcp))
 		uv_close((uv_handle_t *)&c->tcp, ss_conn_on_handle_closed);
 	if (!uv_is_closing((uv_handle_t *)&c->timer))
@@ -81,15 +89,25 @@ static void ss_conn_on_close_guard(uv_timer_t *t)
 	ss_conn_close_handles(c);
 }
 
+/*
+ * The server closes: close_notify, then the output is flushed before the TCP
+ * shutdown.  The server only closes on its own once the replies are out (the
+ * idle timeout and the drain wait for inflight == 0; close_after queues the
+ * reply first); a fatal protocol error drops the replies still in flight.  A
+ * close by the peer (EOF, reset, close_notify) drops them too: nobody reads.
+ */
 void ss_conn_close(struct ss_conn *c)
 {
-	if (c->closing)
+	if (c->closing || uv_is_closing((uv_handle_t *)&c->tcp))
 		return;
 	c->closing = 1;
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	c->reading = 0;
 	ss_tls_pump_shutdown(&c->tls);
 	ss_conn_flush(c);
+	/* The flush may have failed and closed the handles already. */
+	if (uv_is_closing((uv_handle_t *)&c->tcp))
+		return;
 	/* uv_shutdown waits for queued writes; the guard bounds that wait for a
 	 * peer that stops reading. */
 	uv_timer_start(&c->timer, ss_conn_on_close_guard, SS_CLOSE_GUARD_MS, 0);
@@ -101,7 +119,9 @@ void ss_conn_close(struct ss_conn *c)
 void ss_conn_request_done(struct ss_conn *c)
 {
 	c->inflight--;
-	if (c->closing) {
+	/* The handles may have closed while this request was in flight (the peer
+	 * vanished): the last request then frees the connection. */
+	if (c->closing || uv_is_closing((uv_handle_t *)&c->tcp)) {
 		ss_conn_maybe_free(c);
 		return;
 	}
@@ -228,6 +248,8 @@ static void ss_conn_read_frames(struct ss_conn *c)
 		if (rc == SS_ERR_NEED_MORE)
 			return;
 		if (rc != 0) {
+			/* close_notify or a TLS error: the peer has gone, so replies
+			 * still in flight are dropped; answer close_notify with ours. */
 			if (rc == SS_ERR_CLOSED && ss_frame_reader_partial(&c->reader))
 				ss_info("%s: closed in the middle of a frame", c->peer);
 			ss_conn_close(c);
@@ -299,7 +321,7 @@ static void ss_conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (!c->tls.handshake_done) {
 		rc = ss_tls_pump_handshake(&c->tls);
 		ss_conn_flush(c); /* the alert or the server's flight */
-		if (rc == SS_ERR_NEED_MORE)
+		if (rc == SS_ERR_NEED_MORE || uv_is_closing((uv_handle_t *)&c->tcp))
 			return;
 		if (rc != 0) {
 			ss_info("%s: TLS handshake refused", c->peer);
@@ -340,9 +362,59 @@ static void ss_conn_peer_name(struct ss_conn *c)
 	}
 }
 
+/*
+ * libuv stops watching the listener when the connection callback leaves a
+ * connection unaccepted, and starts again only at the next uv_accept: so a
+ * connection we cannot serve must still be accepted and closed.  When memory
+ * runs out, a preallocated spare handle (one loop, one listener) takes it;
+ * if the spare is still closing, the connection waits until its close
+ * callback accepts it.
+ */
+static uv_tcp_t ss_spare;
+static int ss_spare_busy;
+static uv_stream_t *ss_spare_waiting; /* a listener with a connection left unaccepted */
+
+static void ss_server_discard(uv_stream_t *listener);
+
+static void ss_server_spare_closed(uv_handle_t *h)
+{
+	uv_stream_t *listener = ss_spare_waiting;
+
+	ss_spare_busy = 0;
+	ss_spare_waiting = NULL;
+	if (listener != NULL && !uv_is_closing((uv_handle_t *)listener))
+		ss_server_discard(listener);
+}
+
+static void ss_server_discard(uv_stream_t *listener)
+{
+	if (ss_spare_busy) {
+		ss_spare_waiting = listener;
+		return;
+	}
+	ss_spare_busy = 1;
+	uv_tcp_init(listener->loop, &ss_spare);
+	(void)uv_accept(listener, (uv_stream_t *)&ss_spare);
+	uv_close((uv_handle_t *)&ss_spare, ss_server_spare_closed);
+}
+
 static void ss_server_reject_closed(uv_handle_t *h)
 {
 	free(h);
+}
+
+/* Accepts a connection and closes it at once. */
+static void ss_server_reject(struct ss_server *srv, uv_stream_t *listener)
+{
+	uv_tcp_t *t = malloc(sizeof(*t));
+
+	if (t == NULL) {
+		ss_server_discard(listener);
+		return;
+	}
+	uv_tcp_init(srv->loop, t);
+	(void)uv_accept(listener, (uv_stream_t *)t);
+	uv_close((uv_handle_t *)t, ss_server_reject_closed);
 }
 
 static void ss_server_on_connection(uv_stream_t *listener, int status)
@@ -355,20 +427,18 @@ static void ss_server_on_connection(uv_stream_t *listener, int status)
 		return;
 	}
 	if (srv->nconns >= srv->cfg->max_connections || srv->draining) {
-		uv_tcp_t *t = malloc(sizeof(*t));
-
-		if (t == NULL)
-			return;
-		uv_tcp_init(srv->loop, t);
-		if (uv_accept(listener, (uv_stream_t *)t) == 0)
+		if (!srv->draining)
 			ss_warn("connection refused: %d connections is the maximum",
 				srv->cfg->max_connections);
-		uv_close((uv_handle_t *)t, ss_server_reject_closed);
+		ss_server_reject(srv, listener);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
-	if (c == NULL)
+	if (c == NULL) {
+		ss_error("connection refused: out of memory");
+		ss_server_reject(srv, listener);
 		return;
+	}
 	c->srv = srv;
 	ss_frame_reader_init(&c->reader, srv->cfg->max_frame_size);
 	uv_tcp_init(srv->loop, &c->tcp);
@@ -413,6 +483,8 @@ int ss_server_listen(struct ss_server *srv)
 	if (rc != 0) {
 		ss_error("listen on %s port %d: %s", srv->cfg->listen, srv->cfg->port,
 			 uv_strerror(rc));
+		/* Closed here, so that the loop can close; the drain skips it. */
+		uv_close((uv_handle_t *)&srv->listener, NULL);
 		return rc;
 	}
 	ss_info("listening on %s port %d", srv->cfg->listen, srv->cfg->port);

@@ -24,6 +24,8 @@ typedef Shuangsui__V1__Principal SsPrincipal;
 
 static void ss_request_free(struct ss_request *req)
 {
+	if (req->work_free != NULL)
+		req->work_free(req->work);
 	if (req->env != NULL)
 		shuangsui__v1__envelope__free_unpacked(req->env, NULL);
 	free(req->err_field);
@@ -84,15 +86,22 @@ void ss_request_fail(struct ss_request *req, int err, const char *field, const c
 }
 
 /* Answers with the error a failed statement carries (SQLSTATE class SS). */
-static void ss_request_fail_db(struct ss_request *req, int err, PGresult *res)
+void ss_request_fail_db(struct ss_request *req, int err, PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
 	if (err == SS_ERR_INTERNAL && state != NULL && strncmp(state, "SS", 2) == 0) {
 		int code = strcmp(state, "SS013") == 0	 ? SS_ERR_NOT_FOUND
 			   : strcmp(state, "SS014") == 0 ? SS_ERR_IDEMPOTENCY_CONFLICT
+			   : strcmp(state, "SS007") == 0 ? SS_ERR_PERMISSION_DENIED
 							 : SS_ERR_BAD_REQUEST;
 
+		if (code == SS_ERR_PERMISSION_DENIED) {
+			ss_request_refuse(req, code, PQresultErrorField(res, PG_DIAG_MESSAGE_HINT),
+					  PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
+					  PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+			return;
+		}
 		ss_request_fail(req, code, PQresultErrorField(res, PG_DIAG_MESSAGE_HINT),
 				PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
 				PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
@@ -104,8 +113,8 @@ static void ss_request_fail_db(struct ss_request *req, int err, PGresult *res)
 	ss_request_fail(req, err, NULL, NULL, NULL);
 }
 
-static int ss_request_query(struct ss_request *req, const char *sql, int n,
-			    const char *const *params, ss_pg_cb cb)
+int ss_request_query(struct ss_request *req, const char *sql, int n, const char *const *params,
+		     ss_pg_cb cb)
 {
 	int rc = ss_pgpool_query(req->conn->srv->pool, sql, n, params, cb, req);
 
@@ -114,7 +123,7 @@ static int ss_request_query(struct ss_request *req, const char *sql, int n,
 	return rc;
 }
 
-static int64_t ss_now_ms(void)
+int64_t ss_now_ms(void)
 {
 	struct timeval tv;
 
@@ -142,8 +151,8 @@ static void ss_refusal_audited(void *arg, int err, PGresult *res)
 }
 
 /* Writes a "denied" audit event for req, then answers it with err. */
-static void ss_request_refuse(struct ss_request *req, int err, const char *field,
-			      const char *detail_en, const char *detail_zh)
+void ss_request_refuse(struct ss_request *req, int err, const char *field, const char *detail_en,
+		       const char *detail_zh)
 {
 	char actor[80];
 	const char *params[5];
@@ -527,6 +536,22 @@ static const struct ss_handler ss_handlers[] = {
 	 ss_handle_principal_list},
 	{SHUANGSUI__V1__ENVELOPE__BODY_PRINCIPAL_SET_STATUS, SS_OP_PRINCIPAL_SET_STATUS,
 	 ss_handle_principal_set_status},
+	/* Directory operations are authorized per directory inside the handler
+	 * (the operation depends on the directory named); SS_OP_COUNT here
+	 * means "the table is consulted by the handler". */
+	{SHUANGSUI__V1__ENVELOPE__BODY_DIRECTORY_QUERY, SS_OP_COUNT, ss_handle_directory_query},
+	{SHUANGSUI__V1__ENVELOPE__BODY_RECORD_GET, SS_OP_COUNT, ss_handle_record_get},
+	{SHUANGSUI__V1__ENVELOPE__BODY_RECORD_HISTORY, SS_OP_COUNT, ss_handle_record_history},
+	{SHUANGSUI__V1__ENVELOPE__BODY_RECORD_PUT, SS_OP_COUNT, ss_handle_record_put},
+	{SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_BEGIN, SS_OP_COUNT, ss_handle_import_begin},
+	{SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_CHUNK, SS_OP_COUNT, ss_handle_import_chunk},
+	{SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_COMMIT, SS_OP_COUNT, ss_handle_import_commit},
+	{SHUANGSUI__V1__ENVELOPE__BODY_CALENDAR_ADD_WORKDAYS, SS_OP_CALENDAR_READ,
+	 ss_handle_calendar_add_workdays},
+	{SHUANGSUI__V1__ENVELOPE__BODY_CALENDAR_BETWEEN, SS_OP_CALENDAR_READ,
+	 ss_handle_calendar_between},
+	{SHUANGSUI__V1__ENVELOPE__BODY_CALENDAR_OVERRIDE, SS_OP_CALENDAR_WRITE,
+	 ss_handle_calendar_override},
 };
 
 /* SHA-256 of the Envelope re-encoded with request_id = 0 (docs/protocol.md). */
@@ -587,7 +612,9 @@ int ss_request_dispatch(struct ss_conn *c, const uint8_t *payload, size_t len)
 		return 0;
 	}
 	req->op = h->op;
-	if (h->op != SS_OP_HELLO &&
+	/* SS_OP_COUNT: the handler names the operation (per directory) and
+	 * asks the same table through ss_authz_scope_prefix(). */
+	if (h->op != SS_OP_HELLO && h->op != SS_OP_COUNT &&
 	    ss_authz_check(c->principal.role, c->principal.jurisdiction, h->op, NULL) != 0) {
 		char en[160], zh[160];
 

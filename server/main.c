@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "data.h"
 #include "migrate.h"
 #include "sd_notify.h"
 #include "server.h"
@@ -69,6 +70,9 @@ static SSL_CTX *ss_server_tls(const struct ss_config *cfg)
 	return ss_tls_server_ctx_new(cfg->tls_ca, cfg->tls_cert, cfg->tls_key, cfg->tls_crl);
 }
 
+/* Bounds the graceful stop (server.drain_timeout_ms); one server per process. */
+static uv_timer_t ss_drain_timer;
+
 static void ss_on_handle_closed(uv_handle_t *h)
 {
 }
@@ -80,6 +84,40 @@ static void ss_on_pool_closed(void *arg)
 	uv_close((uv_handle_t *)&srv->sig_term, ss_on_handle_closed);
 	uv_close((uv_handle_t *)&srv->sig_int, ss_on_handle_closed);
 	uv_close((uv_handle_t *)&srv->sig_hup, ss_on_handle_closed);
+	/* Closing the signal handle restored the default action, which ends the
+	 * process: a late SIGHUP must not turn a clean stop into a kill. */
+	signal(SIGHUP, SIG_IGN);
+	if (!uv_is_closing((uv_handle_t *)&ss_drain_timer))
+		uv_close((uv_handle_t *)&ss_drain_timer, ss_on_handle_closed);
+}
+
+/*
+ * The drain did not finish in time (a statement that does not end, a peer
+ * that does not read): close every connection, abort the statements on the
+ * wire and exit with status 1.
+ */
+static void ss_on_drain_deadline(uv_timer_t *t)
+{
+	struct ss_server *srv = t->data;
+	struct ss_pgpool *pool = srv->pool != NULL ? srv->pool : srv->closed_pool;
+	struct ss_conn *c, *next;
+
+	ss_error("stopping: drain timeout (%llu ms) with %d connection(s) open; closing them and "
+		 "aborting the statements in flight",
+		 (unsigned long long)srv->cfg->drain_timeout_ms, srv->nconns);
+	srv->exit_code = 1;
+	for (c = srv->conns; c != NULL; c = next) {
+		next = c->next;
+		ss_conn_close(c); /* replies still in flight are dropped */
+	}
+	if (pool != NULL) {
+		/* The first call starts the close if the drain had not; a call on a
+		 * closing pool aborts what is still on the wire.  srv->pool stays
+		 * set until the last connection is freed: late queries are refused
+		 * with SS_ERR_SHUTTING_DOWN by the closing pool. */
+		ss_pgpool_close(pool, ss_on_pool_closed, srv);
+		ss_pgpool_close(pool, ss_on_pool_closed, srv);
+	}
 }
 
 void ss_server_drain(struct ss_server *srv)
@@ -90,13 +128,18 @@ void ss_server_drain(struct ss_server *srv)
 		srv->draining = 1;
 		ss_sd_notify("STOPPING=1");
 		ss_info("stopping: finishing requests in flight on %d connection(s)", srv->nconns);
-		uv_close((uv_handle_t *)&srv->listener, ss_on_handle_closed);
+		uv_timer_start(&ss_drain_timer, ss_on_drain_deadline, srv->cfg->drain_timeout_ms,
+			       0);
 		for (c = srv->conns; c != NULL; c = next) {
 			next = c->next;
 			if (c->inflight == 0)
 				ss_conn_close(c);
 		}
 	}
+	/* Only a listener that was opened, and not closed by a failed listen. */
+	if (uv_handle_get_type((uv_handle_t *)&srv->listener) == UV_TCP &&
+	    !uv_is_closing((uv_handle_t *)&srv->listener))
+		uv_close((uv_handle_t *)&srv->listener, ss_on_handle_closed);
 	if (srv->nconns == 0 && srv->pool != NULL) {
 		struct ss_pgpool *pool = srv->pool;
 
@@ -145,13 +188,20 @@ static int ss_run(struct ss_server *srv)
 	srv->tls = ss_server_tls(srv->cfg);
 	if (srv->tls == NULL)
 		return 2;
+	if (ss_data_load(srv, srv->cfg->data_dir, srv->cfg->db_conninfo) != 0) {
+		ss_data_free(srv);
+		SSL_CTX_free(srv->tls);
+		return 1;
+	}
 	uv_loop_init(&loop);
 	srv->loop = &loop;
 	srv->pool = ss_pgpool_new(&loop, srv->cfg->db_conninfo, srv->cfg->pool_size,
-				  srv->cfg->reconnect_max_ms);
+				  srv->cfg->reconnect_max_ms, srv->cfg->db_statement_timeout_ms);
 	uv_signal_init(&loop, &srv->sig_term);
 	uv_signal_init(&loop, &srv->sig_int);
 	uv_signal_init(&loop, &srv->sig_hup);
+	uv_timer_init(&loop, &ss_drain_timer);
+	ss_drain_timer.data = srv;
 	srv->sig_term.data = srv->sig_int.data = srv->sig_hup.data = srv;
 	uv_signal_start(&srv->sig_term, ss_on_stop_signal, SIGTERM);
 	uv_signal_start(&srv->sig_int, ss_on_stop_signal, SIGINT);
@@ -175,6 +225,7 @@ static int ss_run(struct ss_server *srv)
 		ss_info("stopped");
 	}
 	SSL_CTX_free(srv->tls);
+	ss_data_free(srv);
 	return srv->exit_code;
 }
 
@@ -189,6 +240,9 @@ int main(int argc, char **argv)
 	const char *cmd = "run";
 	int ch, rc;
 
+	/* A SIGHUP (reload) before the loop's handler is installed - during
+	 * the migrations, say - must not end the process. */
+	signal(SIGHUP, SIG_IGN);
 	memset(&srv, 0, sizeof(srv));
 	srv.overrides = calloc((size_t)argc + 1, sizeof(char *));
 	if (srv.overrides == NULL)

@@ -3,6 +3,7 @@
  */
 #include "pgpool.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,11 @@ struct ss_pgjob {
 	char **params;
 	ss_pg_cb cb;
 	void *arg;
+	char *copy_data; /* COPY FROM STDIN payload, or NULL for a plain query */
+	size_t copy_len;
+	size_t copy_sent;
+	int copy_started; /* the server answered COPY_IN: data may flow */
+	int copy_ended;
 };
 
 enum ss_pgconn_state { SS_PG_DOWN, SS_PG_CONNECTING, SS_PG_READY, SS_PG_BUSY, SS_PG_CLOSED };
@@ -40,6 +46,7 @@ struct ss_pgconn {
 struct ss_pgpool {
 	uv_loop_t *loop;
 	char *conninfo;
+	char options[64]; /* "-c statement_timeout=N" for every session */
 	int size;
 	struct ss_pgconn *conns;
 	struct ss_pgjob *head, *tail;
@@ -53,6 +60,7 @@ struct ss_pgpool {
 
 static void ss_pgconn_start(struct ss_pgconn *c);
 static void ss_pgconn_on_backoff(uv_timer_t *t);
+static void ss_pgconn_copy(struct ss_pgconn *c);
 static void ss_pgpool_dispatch(struct ss_pgpool *pool);
 
 static void ss_pgjob_free(struct ss_pgjob *j)
@@ -65,6 +73,7 @@ static void ss_pgjob_free(struct ss_pgjob *j)
 		free(j->params[i]);
 	free(j->params);
 	free(j->sql);
+	free(j->copy_data);
 	free(j);
 }
 
@@ -155,6 +164,11 @@ static void ss_pgconn_fail(struct ss_pgconn *c, const char *what)
 	}
 	if (ss_pgpool_connected(pool) == 0)
 		ss_pgpool_fail_queue(pool, SS_ERR_DATABASE_UNAVAILABLE);
+	/* A failed job's callback may have closed the pool (and this timer). */
+	if (pool->closing) {
+		ss_pgpool_close_conn(c);
+		return;
+	}
 	uv_timer_start(&c->timer, ss_pgconn_on_backoff, c->backoff_ms, 0);
 	c->backoff_ms *= 2;
 	if (c->backoff_ms > pool->reconnect_max_ms)
@@ -232,10 +246,23 @@ static void ss_pgconn_notice(void *arg, const char *message)
 	ss_debug("database: %.*s", (int)strcspn(message, "\n"), message);
 }
 
+/*
+ * Keywords are applied in order and the last value wins; the conninfo is
+ * expanded in place of "dbname" (expand_dbname), so the defaults before it
+ * can be overridden by database.conninfo.  The keepalives and
+ * tcp_user_timeout detect a database host that vanished without a reset in
+ * about a minute instead of the kernel's two hours; statement_timeout comes
+ * from PGOPTIONS (main.c).
+ */
 static void ss_pgconn_start(struct ss_pgconn *c)
 {
-	static const char *const keys[] = {"dbname", "fallback_application_name", NULL};
-	const char *values[] = {c->pool->conninfo, "shuangsuid", NULL};
+	/* Our defaults come before "dbname": the configured conninfo, expanded
+	 * in its place, overrides them. */
+	static const char *const keys[] = {
+		"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+		"tcp_user_timeout", "options", "dbname", "fallback_application_name", NULL};
+	const char *values[] = {"1", "30", "10", "3", "30000", c->pool->options, c->pool->conninfo,
+				"shuangsuid", NULL};
 
 	if (c->pool->closing)
 		return;
@@ -320,10 +347,62 @@ static void ss_pgconn_read(struct ss_pgconn *c)
 			ss_pgconn_complete(c);
 			return;
 		}
+		if (PQresultStatus(res) == PGRES_COPY_IN) {
+			/* The server waits for the data: send it as the socket allows. */
+			PQclear(res);
+			c->job->copy_started = 1;
+			ss_pgconn_copy(c);
+			return;
+		}
 		/* One statement gives one result; keep the last one seen. */
 		PQclear(c->result);
 		c->result = res;
 	}
+}
+
+static void ss_pgconn_flush(struct ss_pgconn *c);
+
+/*
+ * Sends the job's COPY data without blocking: PQputCopyData returns 0 when
+ * libpq's buffer is full, and we continue when the socket is writable.
+ */
+static void ss_pgconn_copy(struct ss_pgconn *c)
+{
+	struct ss_pgjob *j = c->job;
+
+	while (j->copy_sent < j->copy_len) {
+		size_t n = j->copy_len - j->copy_sent;
+		int r;
+
+		if (n > 65536)
+			n = 65536;
+		r = PQputCopyData(c->pg, j->copy_data + j->copy_sent, (int)n);
+		if (r < 0) {
+			ss_pgconn_fail(c, "copy");
+			return;
+		}
+		if (r == 0) {
+			if (ss_pgconn_watch(c, UV_READABLE | UV_WRITABLE) != 0)
+				ss_pgconn_fail(c, "watch");
+			return;
+		}
+		j->copy_sent += n;
+	}
+	if (!j->copy_ended) {
+		int r = PQputCopyEnd(c->pg, NULL);
+
+		if (r < 0) {
+			ss_pgconn_fail(c, "copy end");
+			return;
+		}
+		if (r == 0) {
+			if (ss_pgconn_watch(c, UV_READABLE | UV_WRITABLE) != 0)
+				ss_pgconn_fail(c, "watch");
+			return;
+		}
+		j->copy_ended = 1;
+	}
+	ss_pgconn_flush(c);
 }
 
 static void ss_pgconn_flush(struct ss_pgconn *c)
@@ -356,7 +435,12 @@ static void ss_pgconn_on_poll(uv_poll_t *h, int status, int events)
 		return;
 	}
 	if (c->state == SS_PG_BUSY && (events & UV_WRITABLE)) {
-		ss_pgconn_flush(c);
+		struct ss_pgjob *j = c->job;
+
+		if (j->copy_started && !j->copy_ended)
+			ss_pgconn_copy(c);
+		else
+			ss_pgconn_flush(c);
 		if (c->state != SS_PG_BUSY)
 			return;
 	}
@@ -409,13 +493,15 @@ static void ss_pgpool_on_kick(uv_idle_t *h)
 }
 
 struct ss_pgpool *ss_pgpool_new(uv_loop_t *loop, const char *conninfo, int size,
-				uint64_t reconnect_max_ms)
+				uint64_t reconnect_max_ms, uint64_t statement_timeout_ms)
 {
 	struct ss_pgpool *pool = calloc(1, sizeof(*pool));
 	int i;
 
 	if (pool == NULL)
 		return NULL;
+	snprintf(pool->options, sizeof(pool->options), "-c statement_timeout=%llu",
+		 (unsigned long long)statement_timeout_ms);
 	pool->loop = loop;
 	pool->size = size;
 	pool->reconnect_max_ms = reconnect_max_ms;
@@ -482,12 +568,60 @@ nomem:
 	return SS_ERR_NOMEM;
 }
 
+int ss_pgpool_copy(struct ss_pgpool *pool, const char *sql, char *data, size_t len, ss_pg_cb cb,
+		   void *arg)
+{
+	int rc = ss_pgpool_query(pool, sql, 0, NULL, cb, arg);
+
+	if (rc != 0) {
+		free(data);
+		return rc;
+	}
+	/* ss_pgpool_query appended the job at the tail; it has not been sent. */
+	pool->tail->copy_data = data;
+	pool->tail->copy_len = len;
+	return 0;
+}
+
+/*
+ * The forced close: statements still on the wire are abandoned (PQfinish
+ * ends the session; the server cancels the statement when it notices) and
+ * their callbacks get SS_ERR_SHUTTING_DOWN.
+ */
+static void ss_pgpool_abort(struct ss_pgpool *pool)
+{
+	int i;
+
+	for (i = 0; i < pool->size; i++) {
+		struct ss_pgconn *c = &pool->conns[i];
+		struct ss_pgjob *job = c->job;
+
+		if (c->state != SS_PG_BUSY)
+			continue;
+		ss_warn("database connection %d: abandoning a statement in flight", c->index);
+		c->job = NULL;
+		PQclear(c->result);
+		c->result = NULL;
+		/* Closed before the callback, which may call into the pool again. */
+		ss_pgpool_close_conn(c);
+		if (job != NULL)
+			ss_pgjob_finish(job, SS_ERR_SHUTTING_DOWN, NULL);
+	}
+}
+
+/*
+ * The first call closes gracefully (statements on the wire finish); a call
+ * on a pool already closing aborts them (ss_pgpool_abort): the drain deadline
+ * uses that.  done and arg of later calls are ignored.
+ */
 void ss_pgpool_close(struct ss_pgpool *pool, void (*done)(void *), void *arg)
 {
 	int i;
 
-	if (pool->closing)
+	if (pool->closing) {
+		ss_pgpool_abort(pool);
 		return;
+	}
 	pool->closing = 1;
 	pool->done = done;
 	pool->done_arg = arg;

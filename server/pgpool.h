@@ -31,9 +31,13 @@ struct ss_pgpool;
  */
 typedef void (*ss_pg_cb)(void *arg, int err, PGresult *res);
 
-/* Creates a pool of size connections to conninfo; they start connecting at once. */
+/*
+ * Creates a pool of size connections to conninfo; they start connecting at
+ * once.  Every session runs with statement_timeout = statement_timeout_ms
+ * (0: none) unless conninfo sets its own options.
+ */
 struct ss_pgpool *ss_pgpool_new(uv_loop_t *loop, const char *conninfo, int size,
-				uint64_t reconnect_max_ms);
+				uint64_t reconnect_max_ms, uint64_t statement_timeout_ms);
 
 /*
  * Queues one statement with text parameters (params[i] may be NULL for SQL
@@ -44,6 +48,14 @@ struct ss_pgpool *ss_pgpool_new(uv_loop_t *loop, const char *conninfo, int size,
 int ss_pgpool_query(struct ss_pgpool *pool, const char *sql, int nparams,
 		    const char *const *params, ss_pg_cb cb, void *arg);
 
+/*
+ * Queues "COPY ... FROM STDIN" (sql) with its data (COPY text format), sent
+ * without blocking; takes ownership of data (freed with free()) whatever the
+ * outcome.  cb as for ss_pgpool_query; res is the COPY's final result.
+ */
+int ss_pgpool_copy(struct ss_pgpool *pool, const char *sql, char *data, size_t len, ss_pg_cb cb,
+		   void *arg);
+
 /* Number of connections currently established. */
 int ss_pgpool_connected(const struct ss_pgpool *pool);
 
@@ -51,6 +63,8 @@ int ss_pgpool_connected(const struct ss_pgpool *pool);
  * Stops the pool: queued queries that have not been sent fail with
  * SS_ERR_SHUTTING_DOWN, queries on the wire finish, then every connection is
  * finished and every handle closed; done(arg) is called once all are closed.
+ * A second call aborts: statements still on the wire are abandoned
+ * (PQfinish) and their callbacks get SS_ERR_SHUTTING_DOWN.
  */
 void ss_pgpool_close(struct ss_pgpool *pool, void (*done)(void *), void *arg);
 

@@ -21,6 +21,10 @@
 #include "tls.h"
 #include "wire.h"
 
+struct ss_divisions;
+struct ss_calendar;
+struct ss_import;
+
 struct ss_principal {
 	char *id, *office, *role_name, *jurisdiction;
 	enum ss_role role;
@@ -39,11 +43,12 @@ struct ss_conn {
 	struct ss_principal principal; /* set by Hello */
 	int hello_done;
 	int hello_pending;
+	struct ss_import *import; /* the bulk import open on this connection, or NULL */
 	int inflight;          /* requests being answered */
 	uint64_t out_pending;  /* bytes handed to uv_write and not yet written */
 	int reading;
 	int read_paused;       /* back-pressure: output above the cap */
-	int closing;           /* no more input; close once replies are out */
+	int closing;           /* no more input; replies still in flight are dropped */
 	int handles_open;
 };
 
@@ -62,6 +67,8 @@ struct ss_server {
 	int nconns;
 	int draining;
 	int exit_code;
+	struct ss_divisions *divisions; /* GB/T 2260 table (data/areacodes) */
+	struct ss_calendar *calendar;   /* official holidays (data/holiday-cn) + overrides */
 };
 
 struct ss_request {
@@ -71,6 +78,8 @@ struct ss_request {
 	SsEnvelope *env;
 	char sha256[65]; /* of the Envelope re-encoded with request_id = 0 */
 	int close_after; /* close the connection once the reply is queued */
+	void *work;      /* a handler's state across its statements */
+	void (*work_free)(void *); /* releases work with the request */
 	int err;         /* used while the refusal is being audited */
 	char *err_field;
 	char *err_en;
@@ -86,7 +95,8 @@ void ss_server_drain(struct ss_server *srv);
 /* Queues one packed frame for the peer (takes ownership of frame). */
 void ss_conn_send(struct ss_conn *c, uint8_t *frame, size_t len);
 
-/* Starts closing: TLS close_notify, pending output flushed, handles closed. */
+/* Starts closing: TLS close_notify, pending output flushed, handles closed.
+ * A no-op if already closing; replies still in flight are dropped. */
 void ss_conn_close(struct ss_conn *c);
 
 /*
@@ -102,9 +112,37 @@ void ss_request_reply(struct ss_request *req, SsEnvelope *reply);
 void ss_request_fail(struct ss_request *req, int err, const char *field, const char *detail_en,
 		     const char *detail_zh);
 
+/* Answers req with the error a failed statement carries (SQLSTATE class SS mapped to codes). */
+void ss_request_fail_db(struct ss_request *req, int err, PGresult *res);
+
+/* Runs one statement for req; on a queueing failure answers req and returns the error. */
+int ss_request_query(struct ss_request *req, const char *sql, int n, const char *const *params,
+		     ss_pg_cb cb);
+
+/* Writes a "denied" audit event for req, then answers it with err (see docs/protocol.md §8). */
+void ss_request_refuse(struct ss_request *req, int err, const char *field, const char *detail_en,
+		       const char *detail_zh);
+
+/* Milliseconds since the epoch. */
+int64_t ss_now_ms(void);
+
 /* A request finished (reply sent or dropped): drops it from its connection. */
 void ss_conn_request_done(struct ss_conn *c);
 
 void ss_principal_clear(struct ss_principal *p);
+
+/* Directory, import and calendar handlers (directory.c, import.c). */
+void ss_handle_directory_query(struct ss_request *req);
+void ss_handle_record_get(struct ss_request *req);
+void ss_handle_record_history(struct ss_request *req);
+void ss_handle_record_put(struct ss_request *req);
+void ss_handle_import_begin(struct ss_request *req);
+void ss_handle_import_chunk(struct ss_request *req);
+void ss_handle_import_commit(struct ss_request *req);
+void ss_handle_calendar_add_workdays(struct ss_request *req);
+void ss_handle_calendar_between(struct ss_request *req);
+void ss_handle_calendar_override(struct ss_request *req);
+/* Releases a connection's import state (the staging rows stay until the import is reused or cleaned). */
+void ss_import_free(struct ss_import *imp);
 
 #endif

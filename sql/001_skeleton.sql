@@ -69,7 +69,7 @@ CREATE TRIGGER idempotency_keys_append_only BEFORE UPDATE OR DELETE ON idempoten
 
 CREATE FUNCTION audit_append(p_actor text, p_operation text, p_outcome text, p_reason text,
                              p_request_sha256 text, p_detail jsonb) RETURNS bigint
-LANGUAGE sql AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     INSERT INTO audit_events (actor, operation, outcome, reason, request_sha256, detail)
     VALUES (p_actor, p_operation, p_outcome, coalesce(p_reason, ''), coalesce(p_request_sha256, ''),
             coalesce(p_detail, '{}'))
@@ -86,6 +86,8 @@ DECLARE
     cur principals%ROWTYPE;
     other text;
 BEGIN
+    -- Both locks: two registrations of one certificate under two ids must not both pass.
+    PERFORM pg_advisory_xact_lock(hashtext('fingerprint:' || p_fingerprint));
     PERFORM pg_advisory_xact_lock(hashtext('principal:' || p_principal_id));
     SELECT principal_id INTO other FROM principals
      WHERE fingerprint = p_fingerprint AND principal_id <> p_principal_id LIMIT 1;
@@ -113,11 +115,19 @@ END $$;
 -- idempotency record, all in the caller's one transaction.
 CREATE FUNCTION principal_set_status(p_actor text, p_key text, p_request_sha256 text,
                                      p_principal_id text, p_status text, p_reason text)
-RETURNS SETOF principal_versions LANGUAGE plpgsql AS $$
+RETURNS SETOF principal_versions LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
     prior idempotency_keys%ROWTYPE;
     cur principals%ROWTYPE;
 BEGIN
+    -- The actor must still be an active administrator now, whatever its
+    -- session was told at Hello.
+    IF NOT EXISTS (SELECT 1 FROM principals WHERE principal_id = p_actor
+                    AND status = 'active' AND role = 'admin') THEN
+        RAISE EXCEPTION 'principal % is not an active administrator', p_actor
+            USING ERRCODE = 'SS007', DETAIL = '用户 ' || p_actor || ' 不是有效的管理员',
+                  HINT = 'principal_set_status';
+    END IF;
     PERFORM pg_advisory_xact_lock(hashtext('idem:' || p_actor || ':' || p_key));
     SELECT * INTO prior FROM idempotency_keys WHERE principal_id = p_actor AND key = p_key;
     IF FOUND THEN
@@ -157,8 +167,11 @@ BEGIN
                   WHERE principal_id = cur.principal_id AND version = cur.version + 1;
 END $$;
 
--- Least privilege for the application role: read and append, nothing else.
+-- Least privilege for the application role: it reads, and it changes
+-- history only through the functions above (SECURITY DEFINER, owned by the
+-- owner role), which stamp who and when themselves.  It cannot insert a
+-- back-dated or forged row, nor update or delete any (the triggers refuse
+-- even the owner).  Registering principals is for the owner role only.
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC;
-GRANT SELECT, INSERT ON principal_versions, audit_events, idempotency_keys TO shuangsui_app;
-GRANT SELECT ON principals TO shuangsui_app;
-GRANT USAGE ON SEQUENCE audit_events_id_seq TO shuangsui_app;
+REVOKE ALL ON FUNCTION principal_register(text, text, text, text, text, text, text) FROM PUBLIC;
+GRANT SELECT ON principal_versions, audit_events, idempotency_keys, principals TO shuangsui_app;

@@ -177,6 +177,19 @@ int th_server_stop(struct th_server *s, int sig)
 	return -1;
 }
 
+int th_server_alive(struct th_server *s)
+{
+	int status;
+
+	if (s->pid <= 0)
+		return 0;
+	if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+		s->pid = 0;
+		return 0;
+	}
+	return 1;
+}
+
 int th_server_log_contains(const struct th_server *s, const char *text)
 {
 	FILE *f = fopen(s->log, "r");
@@ -271,6 +284,20 @@ void th_client_close(struct th_client *c)
 		close(c->fd);
 	ss_frame_reader_reset(&c->reader);
 	free(c);
+}
+
+void th_client_vanish(struct th_client *c, int rst)
+{
+	if (c == NULL)
+		return;
+	if (rst) {
+		struct linger l = {.l_onoff = 1, .l_linger = 0};
+
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	}
+	close(c->fd); /* SSL_free below sends nothing: no close_notify */
+	c->fd = -1;
+	th_client_close(c);
 }
 
 int th_send_raw(struct th_client *c, const void *data, size_t len)
@@ -399,4 +426,39 @@ int th_run(const char *cmd)
 	int status = system(cmd);
 
 	return (status != -1 && WIFEXITED(status)) ? WEXITSTATUS(status) : -1;
+}
+
+int th_cli(const struct th_server *s, const char *id, const char *lang, const char *args,
+	   char *out, size_t cap)
+{
+	char ini[512], cmd[4096];
+	FILE *f, *p;
+	size_t n = 0, got;
+	int status;
+
+	snprintf(ini, sizeof(ini), "%s/client-%s.ini", s->dir, id);
+	f = fopen(ini, "w");
+	assert_non_null(f);
+	fprintf(f, "[server]\nhost = localhost\nport = %d\nca = %s\n[identity]\ncert = %s\nkey = %s\n",
+		s->port, th_pki("ca/ca.crt"), th_client_cert(id), th_client_key(id));
+	fclose(f);
+	snprintf(cmd, sizeof(cmd),
+		 "env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=%s SHUANGSUI_CONFIG=%s %s %s 2>&1",
+		 lang, ini, SS_TEST_SHUANGSUI_PATH, args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	/* Read to the end even past cap, so the client never blocks on a full pipe. */
+	while ((got = fread(out + n, 1, cap - 1 - n, p)) > 0) {
+		n += got;
+		if (n == cap - 1) {
+			char sink[4096];
+
+			while (fread(sink, 1, sizeof(sink), p) > 0)
+				;
+			break;
+		}
+	}
+	out[n] = '\0';
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

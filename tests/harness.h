@@ -43,6 +43,8 @@ struct th_server {
 int th_server_start(struct th_server *s, const char *const *extra);
 /* Sends sig and waits for the exit; returns the exit status, or -1 if killed by a signal. */
 int th_server_stop(struct th_server *s, int sig);
+/* Nonzero if the server process is still running (it has not exited or crashed). */
+int th_server_alive(struct th_server *s);
 /* Nonzero if the server log contains text. */
 int th_server_log_contains(const struct th_server *s, const char *text);
 
@@ -67,6 +69,11 @@ struct th_client *th_client_connect(int port, const char *cert, const char *key,
 /* Connects with the given principal's certificate and says Hello; NULL if anything fails. */
 struct th_client *th_client_session(int port, const char *id);
 void th_client_close(struct th_client *c);
+/*
+ * Vanishes without a TLS goodbye: the socket is closed with a FIN, or with
+ * a reset if rst is nonzero, and no close_notify is sent.  Frees c.
+ */
+void th_client_vanish(struct th_client *c, int rst);
 
 /* Sends env (request_id assigned if 0); returns 0 or -1. */
 int th_send(struct th_client *c, SsEnvelope *env);
@@ -78,6 +85,14 @@ SsEnvelope *th_recv(struct th_client *c, int timeout_ms);
 SsEnvelope *th_call(struct th_client *c, SsEnvelope *env);
 /* Nonzero if the peer closed (EOF or alert) within timeout_ms. */
 int th_closed_within(struct th_client *c, int timeout_ms);
+
+/*
+ * Runs the real client, "shuangsui ARGS", as principal id against server s
+ * with the given LANG (a client.ini is written into s->dir), capturing
+ * stdout and stderr together into out.  Returns the exit status.
+ */
+int th_cli(const struct th_server *s, const char *id, const char *lang, const char *args,
+	   char *out, size_t cap);
 
 /* A plain TCP connection to 127.0.0.1:port (no TLS); -1 on failure. */
 int th_tcp_connect(int port);

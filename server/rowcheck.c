@@ -1,0 +1,378 @@
+/*
+ * rowcheck.c — cell validation and normalization.
+ */
+#include "rowcheck.h"
+
+#include <ctype.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calendar.h"
+#include "division.h"
+#include "ss_error.h"
+#include "uscc.h"
+#include "validate.h"
+
+static int ss_cell_fail(struct ss_cell_error *e, const struct ss_column *c, const char *en,
+			const char *zh)
+{
+	snprintf(e->en, sizeof(e->en), "%s: %s", c->name, en);
+	snprintf(e->zh, sizeof(e->zh), "%s：%s", c->zh, zh);
+	return SS_ERR_BAD_REQUEST;
+}
+
+/* Trims ASCII spaces and full-width spaces (U+3000) at both ends; returns a malloc'd copy. */
+static char *ss_cell_trim(const char *in)
+{
+	const char *b = in, *e = in + strlen(in);
+
+	for (;;) {
+		if (b < e && (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n'))
+			b++;
+		else if (e - b >= 3 && memcmp(b, "\xe3\x80\x80", 3) == 0)
+			b += 3;
+		else
+			break;
+	}
+	for (;;) {
+		if (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+			e--;
+		else if (e - b >= 3 && memcmp(e - 3, "\xe3\x80\x80", 3) == 0)
+			e -= 3;
+		else
+			break;
+	}
+	return strndup(b, (size_t)(e - b));
+}
+
+static int ss_cell_bool(const char *v, char **out)
+{
+	static const char *const yes[] = {"t", "true", "1", "y", "yes", "是", "Y", "TRUE", NULL};
+	static const char *const no[] = {"f", "false", "0", "n", "no", "否", "N", "FALSE", "", NULL};
+	size_t i;
+
+	for (i = 0; yes[i]; i++)
+		if (strcmp(v, yes[i]) == 0)
+			return (*out = strdup("t")) ? 0 : SS_ERR_NOMEM;
+	for (i = 0; no[i]; i++)
+		if (strcmp(v, no[i]) == 0)
+			return (*out = strdup("f")) ? 0 : SS_ERR_NOMEM;
+	return SS_ERR_BAD_REQUEST;
+}
+
+static int ss_cell_enum(const struct ss_column *c, const char *v, char **out)
+{
+	const struct ss_enum_value *ev;
+
+	for (ev = c->values; ev->code != NULL; ev++)
+		if (strcmp(v, ev->code) == 0 || strcmp(v, ev->zh) == 0)
+			return (*out = strdup(ev->code)) ? 0 : SS_ERR_NOMEM;
+	return SS_ERR_BAD_REQUEST;
+}
+
+static void ss_cell_enum_choices(const struct ss_column *c, char *en, size_t en_len, char *zh,
+				 size_t zh_len)
+{
+	const struct ss_enum_value *ev;
+	size_t ne = 0, nz = 0;
+
+	en[0] = zh[0] = '\0';
+	for (ev = c->values; ev->code != NULL; ev++) {
+		ne += (size_t)snprintf(en + ne, ne < en_len ? en_len - ne : 0, "%s%s (%s)",
+				       ev == c->values ? "" : ", ", ev->code, ev->zh);
+		nz += (size_t)snprintf(zh + nz, nz < zh_len ? zh_len - nz : 0, "%s%s",
+				       ev == c->values ? "" : "、", ev->zh);
+		if (ne >= en_len || nz >= zh_len)
+			break;
+	}
+}
+
+/* Joins list items separated by ';' '；' '、' ',' '，' into "a;b;c" (items trimmed, empty ones dropped). */
+static char *ss_cell_list(const char *v)
+{
+	char *out = malloc(strlen(v) + 1);
+	size_t n = 0;
+	const char *p = v;
+
+	if (out == NULL)
+		return NULL;
+	while (*p) {
+		static const char *const seps[] = {";", "\xef\xbc\x9b", "\xe3\x80\x81", ",",
+						   "\xef\xbc\x8c", NULL};
+		size_t i, seplen = 0;
+
+		for (i = 0; seps[i]; i++)
+			if (strncmp(p, seps[i], strlen(seps[i])) == 0)
+				seplen = strlen(seps[i]);
+		if (seplen > 0) {
+			if (n > 0 && out[n - 1] != ';')
+				out[n++] = ';';
+			p += seplen;
+			continue;
+		}
+		if ((*p == ' ' || *p == '\t') && (n == 0 || out[n - 1] == ';')) {
+			p++;
+			continue;
+		}
+		out[n++] = *p++;
+	}
+	while (n > 0 && (out[n - 1] == ';' || out[n - 1] == ' '))
+		n--;
+	out[n] = '\0';
+	return out;
+}
+
+static int ss_cell_date(const char *v, char **out)
+{
+	char iso[11];
+	int32_t day;
+	size_t i;
+
+	if (strlen(v) != 10)
+		return SS_ERR_BAD_REQUEST;
+	memcpy(iso, v, 11);
+	/* 2026/09/18 and 2026.09.18 are common in spreadsheets. */
+	if ((iso[4] == '/' && iso[7] == '/') || (iso[4] == '.' && iso[7] == '.'))
+		iso[4] = iso[7] = '-';
+	for (i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && !isdigit((unsigned char)iso[i]))
+			return SS_ERR_BAD_REQUEST;
+	if (ss_date_parse(iso, &day) != 0)
+		return SS_ERR_BAD_REQUEST;
+	*out = malloc(11);
+	if (*out == NULL)
+		return SS_ERR_NOMEM;
+	ss_date_format(day, *out);
+	return 0;
+}
+
+static int ss_cell_id(const char *v, int max)
+{
+	size_t n = strlen(v), i;
+
+	if (n < 2 || n > (size_t)max)
+		return SS_ERR_BAD_REQUEST;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '-' && v[i] != '_' && v[i] != '.')
+			return SS_ERR_BAD_REQUEST;
+	return 0;
+}
+
+static int ss_cell_typed(const struct ss_column *c, const struct ss_divisions *divs, char *v,
+			 char **out, int *abolished, struct ss_cell_error *e)
+{
+	char en[256], zh[256];
+	int rc;
+
+	switch (c->type) {
+	case SS_COL_TEXT:
+		if (ss_validate_text(v, 0, c->max_len) != 0) {
+			snprintf(en, sizeof(en), "must be valid text of at most %d characters",
+				 c->max_len);
+			snprintf(zh, sizeof(zh), "须为不超过 %d 个字符的有效文本", c->max_len);
+			return ss_cell_fail(e, c, en, zh);
+		}
+		*out = v;
+		return 0;
+	case SS_COL_LIST:
+		*out = ss_cell_list(v);
+		free(v);
+		if (*out == NULL)
+			return SS_ERR_NOMEM;
+		if (ss_validate_text(*out, c->required ? 1 : 0, c->max_len) != 0) {
+			free(*out);
+			*out = NULL;
+			return ss_cell_fail(e, c, "must be a list of at most the allowed length",
+					    "列表过长或无效");
+		}
+		return 0;
+	case SS_COL_ID:
+		if (ss_cell_id(v, c->max_len) != 0) {
+			snprintf(en, sizeof(en),
+				 "\"%.60s\" must be 2 to %d letters, digits, '-', '_' or '.'", v,
+				 c->max_len);
+			snprintf(zh, sizeof(zh), "“%.60s”须为 2 至 %d 位字母、数字或“-”“_”“.”", v,
+				 c->max_len);
+			free(v);
+			return ss_cell_fail(e, c, en, zh);
+		}
+		*out = v;
+		return 0;
+	case SS_COL_USCC: {
+		struct ss_uscc_error ue;
+
+		if (ss_uscc_check(v, &ue) != 0) {
+			ss_uscc_describe(&ue, v, en, sizeof(en), zh, sizeof(zh));
+			free(v);
+			return ss_cell_fail(e, c, en, zh);
+		}
+		*out = v;
+		return 0;
+	}
+	case SS_COL_DIVISION:
+		if (ss_division_check(divs, v, abolished) != 0) {
+			snprintf(en, sizeof(en), "\"%.20s\" is not a GB/T 2260 division code", v);
+			snprintf(zh, sizeof(zh), "“%.20s”不是有效的行政区划代码（GB/T 2260）", v);
+			free(v);
+			return ss_cell_fail(e, c, en, zh);
+		}
+		*out = v;
+		return 0;
+	case SS_COL_ENUM:
+		rc = ss_cell_enum(c, v, out);
+		if (rc == SS_ERR_BAD_REQUEST) {
+			char choices_en[200], choices_zh[200];
+
+			ss_cell_enum_choices(c, choices_en, sizeof(choices_en), choices_zh,
+					     sizeof(choices_zh));
+			snprintf(en, sizeof(en), "\"%.40s\" is not one of %s", v, choices_en);
+			snprintf(zh, sizeof(zh), "“%.40s”不在可选值（%s）之中", v, choices_zh);
+			free(v);
+			return ss_cell_fail(e, c, en, zh);
+		}
+		free(v);
+		return rc;
+	case SS_COL_BOOL:
+		rc = ss_cell_bool(v, out);
+		if (rc == SS_ERR_BAD_REQUEST) {
+			snprintf(en, sizeof(en), "\"%.40s\" is not yes/no (是/否, true/false, 1/0)", v);
+			snprintf(zh, sizeof(zh), "“%.40s”应为“是”或“否”", v);
+			free(v);
+			return ss_cell_fail(e, c, en, zh);
+		}
+		free(v);
+		return rc;
+	case SS_COL_INT: {
+		char *end;
+		long n = strtol(v, &end, 10);
+
+		if (end == v || *end != '\0' || n < c->min || n > c->max_len) {
+			snprintf(en, sizeof(en), "\"%.40s\" must be a whole number from %d to %d", v,
+				 c->min, c->max_len);
+			snprintf(zh, sizeof(zh), "“%.40s”须为 %d 至 %d 之间的整数", v, c->min,
+				 c->max_len);
+			free(v);
+			return ss_cell_fail(e, c, en, zh);
+		}
+		*out = v;
+		return 0;
+	}
+	case SS_COL_DATE:
+		rc = ss_cell_date(v, out);
+		if (rc == SS_ERR_BAD_REQUEST) {
+			snprintf(en, sizeof(en), "\"%.40s\" is not a date (YYYY-MM-DD)", v);
+			snprintf(zh, sizeof(zh), "“%.40s”不是有效日期（格式 YYYY-MM-DD）", v);
+			free(v);
+			return ss_cell_fail(e, c, en, zh);
+		}
+		free(v);
+		return rc;
+	}
+	free(v);
+	return SS_ERR_INTERNAL;
+}
+
+int ss_cell_normalize(const struct ss_column *c, const struct ss_divisions *divs, const char *in,
+		      char **out, int *abolished, struct ss_cell_error *e)
+{
+	char *v = ss_cell_trim(in ? in : "");
+
+	*out = NULL;
+	if (v == NULL)
+		return SS_ERR_NOMEM;
+	if (v[0] == '\0') {
+		if (c->required) {
+			free(v);
+			return ss_cell_fail(e, c, "is required", "为必填项");
+		}
+		/* Empty optional values: text is "", flags are false, the rest NULL. */
+		if (c->type == SS_COL_TEXT || c->type == SS_COL_LIST) {
+			*out = v;
+			return 0;
+		}
+		free(v);
+		if (c->type == SS_COL_BOOL)
+			return (*out = strdup("f")) ? 0 : SS_ERR_NOMEM;
+		return 0;
+	}
+	return ss_cell_typed(c, divs, v, out, abolished, e);
+}
+
+char *ss_record_id(const struct ss_dirschema *s, char *const *values)
+{
+	const char *a = values[s->key_col];
+	const char *b = s->key_col2 != SS_NO_COL ? values[s->key_col2] : NULL;
+	char *id;
+
+	if (a == NULL)
+		return NULL;
+	if (b == NULL)
+		return strdup(a);
+	id = malloc(strlen(a) + strlen(b) + 2);
+	if (id != NULL)
+		sprintf(id, "%s|%s", a, b);
+	return id;
+}
+
+void ss_record_digest(const struct ss_dirschema *s, char *const *values, unsigned char md[32])
+{
+	crypto_hash_sha256_state st;
+	size_t i;
+
+	crypto_hash_sha256_init(&st);
+	for (i = 0; i < s->ncols; i++) {
+		uint32_t n = values[i] ? (uint32_t)strlen(values[i]) : 0xffffffffu;
+		unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
+					(unsigned char)(n >> 8), (unsigned char)n};
+
+		crypto_hash_sha256_update(&st, len, 4);
+		if (values[i] != NULL)
+			crypto_hash_sha256_update(&st, (const unsigned char *)values[i], n);
+	}
+	crypto_hash_sha256_final(&st, md);
+}
+
+int ss_copy_append(char **buf, size_t *len, size_t *cap, const char *const *fields, size_t n)
+{
+	size_t i, need = 0;
+
+	for (i = 0; i < n; i++)
+		need += fields[i] ? 2 * strlen(fields[i]) + 1 : 3;
+	if (*len + need + 1 > *cap) {
+		size_t ncap = (*cap ? *cap * 2 : 65536);
+		char *nb;
+
+		while (ncap < *len + need + 1)
+			ncap *= 2;
+		nb = realloc(*buf, ncap);
+		if (nb == NULL)
+			return SS_ERR_NOMEM;
+		*buf = nb;
+		*cap = ncap;
+	}
+	for (i = 0; i < n; i++) {
+		const char *p = fields[i];
+
+		if (i > 0)
+			(*buf)[(*len)++] = '\t';
+		if (p == NULL) {
+			memcpy(*buf + *len, "\\N", 2);
+			*len += 2;
+			continue;
+		}
+		for (; *p; p++) {
+			char esc = *p == '\\' ? '\\' : *p == '\t' ? 't' : *p == '\n' ? 'n' : *p == '\r' ? 'r' : 0;
+
+			if (esc) {
+				(*buf)[(*len)++] = '\\';
+				(*buf)[(*len)++] = esc;
+			} else {
+				(*buf)[(*len)++] = *p;
+			}
+		}
+	}
+	(*buf)[(*len)++] = '\n';
+	return 0;
+}

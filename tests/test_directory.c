@@ -1,0 +1,337 @@
+/*
+ * test_directory.c — the directories (一单两库) end to end: the real client
+ * imports and exports files through the real server into PostgreSQL.
+ */
+#include <iconv.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "uscc.h"
+
+static struct th_server srv;
+static char out[1 << 20];
+
+static int server_up(void **state)
+{
+	return th_server_start(&srv, NULL);
+}
+
+static int server_down(void **state)
+{
+	if (srv.pid > 0)
+		th_server_stop(&srv, SIGKILL);
+	return 0;
+}
+
+/* A valid credit code for district 110101/110102 etc.: series letter + number. */
+static void uscc(char out18[19], const char *division, char series, unsigned n)
+{
+	snprintf(out18, 19, "91%s%c%08u", division, series, n);
+	out18[17] = ss_uscc_check_char(out18);
+	out18[18] = '\0';
+}
+
+static const char *path_in_srv(const char *name)
+{
+	static char p[4][512];
+	static int i;
+	char *b = p[i++ % 4];
+
+	snprintf(b, sizeof(p[0]), "%s/%s", srv.dir, name);
+	return b;
+}
+
+static const char header_en[] =
+	"credit_code,name,division_code,risk_level,credit_class,status,complaint_count\n";
+
+/* Writes n entity rows of a series; bad_line (1-based data row, 0 = none) gets a wrong check character. */
+static void write_entities(const char *path, const char *division, char series, unsigned n,
+			   unsigned bad_row, const char *risk)
+{
+	FILE *f = fopen(path, "w");
+	unsigned i;
+
+	assert_non_null(f);
+	fputs(header_en, f);
+	for (i = 1; i <= n; i++) {
+		char code[19];
+
+		uscc(code, division, series, i);
+		if (i == bad_row)
+			code[17] = code[17] == 'A' ? 'B' : 'A';
+		fprintf(f, "%s,测试企业%c%u,%s,%s,B,active,%u\n", code, series, i, division, risk,
+			i % 7);
+	}
+	fclose(f);
+}
+
+static long db_count(const char *sql)
+{
+	PGconn *db = th_db(0);
+	char *v = th_db_value(db, sql);
+	long n = v ? atol(v) : -1;
+
+	free(v);
+	PQfinish(db);
+	return n;
+}
+
+static void import_applies_and_reimport_changes_nothing(void **state)
+{
+	const char *file = path_in_srv("a.csv");
+	char args[1024];
+
+	write_entities(file, "110101", 'A', 1000, 0, "low");
+	snprintf(args, sizeof(args), "--json entity import %s", file);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"new\":1000"));
+	assert_non_null(strstr(out, "\"applied\":true"));
+	/* The same file again: nothing new, nothing changed. */
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"new\":0"));
+	assert_non_null(strstr(out, "\"changed\":0"));
+	assert_non_null(strstr(out, "\"unchanged\":1000"));
+	/* One changed field in every row: a new version each, not a duplicate. */
+	write_entities(file, "110101", 'A', 1000, 0, "medium");
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"changed\":1000"));
+	assert_int_equal(db_count("SELECT count(DISTINCT record_id) FROM entity_versions "
+				  "WHERE record_id LIKE '91110101A%'"),
+			 1000);
+	assert_int_equal(db_count("SELECT count(*) FROM entity_versions "
+				  "WHERE record_id LIKE '91110101A%'"),
+			 2000);
+}
+
+static void million_rows_with_one_bad_row_apply_nothing(void **state)
+{
+	const char *file = path_in_srv("million.csv");
+	char args[1024];
+
+	write_entities(file, "110101", 'M', 1000000, 654321, "low");
+	snprintf(args, sizeof(args), "entity import %s", file);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 4);
+	/* The bad row is reported by its line (header is line 1) and column. */
+	assert_non_null(strstr(out, "line 654322, column credit_code"));
+	assert_non_null(strstr(out, "NOT applied"));
+	assert_int_equal(db_count("SELECT count(*) FROM entity_versions "
+				  "WHERE record_id LIKE '91110101M%'"),
+			 0);
+	assert_int_equal(db_count("SELECT count(*) FROM import_rows_entity"), 0);
+	unlink(file);
+}
+
+static void dry_run_reports_and_applies_nothing(void **state)
+{
+	const char *file = path_in_srv("dry.csv");
+	char args[1024];
+
+	write_entities(file, "110101", 'D', 50, 0, "low");
+	snprintf(args, sizeof(args), "--json entity import --dry-run %s", file);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"new\":50"));
+	assert_non_null(strstr(out, "\"applied\":false"));
+	assert_int_equal(db_count("SELECT count(*) FROM entity_versions "
+				  "WHERE record_id LIKE '91110101D%'"),
+			 0);
+}
+
+static void gb18030_file_with_characters_outside_gbk_imports_exactly(void **state)
+{
+	/* 𠮷 (U+20BB7) and 䶶 (U+4DB6) are four-byte sequences in GB18030, absent from GBK. */
+#define GB_ROWS "统一社会信用代码,名称,行政区划代码,风险等级,信用等级,状态\n" \
+	"%s,𠮷祥䶶建筑有限公司,110101,高,A,存续\n"
+	const char *file = path_in_srv("gb.csv");
+	char code[19], line[512], gb[1024], args[1024];
+	char *in = line, *outp = gb;
+	size_t inleft, outleft = sizeof(gb);
+	iconv_t cd = iconv_open("GB18030", "UTF-8");
+	FILE *f;
+
+	uscc(code, "110101", 'G', 1);
+	snprintf(line, sizeof(line), GB_ROWS, code);
+	inleft = strlen(line);
+	assert_true(cd != (iconv_t)-1);
+	assert_true(iconv(cd, &in, &inleft, &outp, &outleft) != (size_t)-1);
+	iconv_close(cd);
+	f = fopen(file, "wb");
+	assert_non_null(f);
+	fwrite(gb, 1, sizeof(gb) - outleft, f);
+	fclose(f);
+	snprintf(args, sizeof(args), "entity import %s", file);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	snprintf(args, sizeof(args), "--json entity get %s", code);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "𠮷祥䶶建筑有限公司"));
+	assert_non_null(strstr(out, "\"risk_level\":\"high\""));
+}
+
+static void excel_mangled_code_is_refused_with_an_explanation(void **state)
+{
+	const char *file = path_in_srv("excel.csv");
+	char args[1024];
+	FILE *f = fopen(file, "w");
+
+	assert_non_null(f);
+	fputs(header_en, f);
+	fputs("9.11101E+17,数字化了的企业,110101,low,B,active,0\n", f);
+	fclose(f);
+	snprintf(args, sizeof(args), "entity import %s", file);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 4);
+	assert_non_null(strstr(out, "line 2"));
+	assert_non_null(strstr(out, "Excel"));
+	assert_int_equal(th_cli(&srv, "district-a-operator", "zh_CN.UTF-8", args, out, sizeof(out)), 4);
+	assert_non_null(strstr(out, "文本"));
+}
+
+static void district_a_cannot_read_or_write_district_b_rows(void **state)
+{
+	const char *file = path_in_srv("b.csv");
+	char code_b[19], args[1024];
+
+	write_entities(file, "110102", 'B', 3, 0, "low");
+	snprintf(args, sizeof(args), "entity import %s", file);
+	assert_int_equal(th_cli(&srv, "district-b-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	uscc(code_b, "110102", 'B', 1);
+
+	/* Read one record: refused, and the refusal is audited. */
+	snprintf(args, sizeof(args), "entity get %s", code_b);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 4);
+	assert_non_null(strstr(out, "permission denied"));
+	assert_true(db_count("SELECT count(*) FROM audit_events WHERE actor = 'district-a-operator' "
+			     "AND outcome = 'denied' AND operation = 'object.read'") >= 1);
+	/* Lists show only one's own district. */
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8",
+				"--json entity list --all --filter division_code=110102", out,
+				sizeof(out)),
+			 0);
+	assert_null(strstr(out, "91110102"));
+	/* Change B's record directly: refused. */
+	snprintf(args, sizeof(args), "entity set %s risk_level=high --reason 越权测试", code_b);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 4);
+	/* Import rows into B's district, or over B's records: refused, nothing applied. */
+	write_entities(file, "110102", 'B', 3, 0, "high");
+	snprintf(args, sizeof(args), "entity import %s", file);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 4);
+	assert_non_null(strstr(out, "outside your jurisdiction"));
+	assert_int_equal(db_count("SELECT count(*) FROM entity_versions "
+				  "WHERE record_id LIKE '91110102B%' AND risk_level = 'high'"),
+			 0);
+	/* The city's auditor reads everything. */
+	snprintf(args, sizeof(args), "entity get %s", code_b);
+	assert_int_equal(th_cli(&srv, "city-auditor", "C.UTF-8", args, out, sizeof(out)), 0);
+}
+
+static void risk_changed_today_reads_old_value_as_of_yesterday(void **state)
+{
+	PGconn *owner = th_db(1);
+	char code[19], sql[1024], args[1024], yesterday[16];
+	PGresult *res;
+	time_t t = time(NULL) - 86400;
+	struct tm tm;
+
+	/* Recorded three days ago (fixture written by the owner role). */
+	uscc(code, "110101", 'H', 1);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO entity_versions (record_id, version, credit_code, name, division_code, "
+		 "risk_level, credit_class, abnormal_operation, serious_violation, status, "
+		 "content_sha256, changed_at, changed_by, reason) VALUES ('%s', 1, '%s', '历史企业', "
+		 "'110101', 'low', 'B', false, false, 'active', '\\x00', now() - interval '3 days', "
+		 "'fixture', 'fixture')",
+		 code, code);
+	res = PQexec(owner, sql);
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	PQfinish(owner);
+	snprintf(args, sizeof(args), "entity set %s risk_level=high --reason 投诉增多", code);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+
+	localtime_r(&t, &tm);
+	strftime(yesterday, sizeof(yesterday), "%Y-%m-%d", &tm);
+	snprintf(args, sizeof(args), "--json entity get %s --as-of %s", code, yesterday);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"risk_level\":\"low\""));
+	snprintf(args, sizeof(args), "--json entity get %s", code);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"risk_level\":\"high\""));
+	/* History shows both, with who and why. */
+	snprintf(args, sizeof(args), "entity history %s", code);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "risk_level: low -> high"));
+	assert_non_null(strstr(out, "投诉增多"));
+}
+
+static void export_and_reimport_change_nothing(void **state)
+{
+	char args[1024];
+	const char *formats[] = {"csv", "xlsx"};
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "export.%s", formats[i]);
+		snprintf(args, sizeof(args), "entity export -o %s --filter division_code=110101",
+			 path_in_srv(name));
+		assert_int_equal(
+			th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+		snprintf(args, sizeof(args), "--json entity import %s", path_in_srv(name));
+		assert_int_equal(
+			th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+		assert_non_null(strstr(out, "\"new\":0"));
+		assert_non_null(strstr(out, "\"changed\":0"));
+	}
+}
+
+static void calendar_counts_official_working_days(void **state)
+{
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", "calendar add 2026-09-18 3",
+				out, sizeof(out)),
+			 0);
+	assert_non_null(strstr(out, "2026-09-22"));
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", "calendar add 2026-02-13 3",
+				out, sizeof(out)),
+			 0);
+	assert_non_null(strstr(out, "2026-02-25"));
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8",
+				"--json calendar add 2027-03-01 3", out, sizeof(out)),
+			 0);
+	assert_non_null(strstr(out, "\"provisional\":true"));
+	/* Only administrators set overrides. */
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8",
+				"calendar override 2027-03-02 off --reason 测试", out, sizeof(out)),
+			 4);
+}
+
+static void server_stops_cleanly(void **state)
+{
+	assert_int_equal(th_server_stop(&srv, SIGTERM), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(import_applies_and_reimport_changes_nothing),
+		cmocka_unit_test(million_rows_with_one_bad_row_apply_nothing),
+		cmocka_unit_test(dry_run_reports_and_applies_nothing),
+		cmocka_unit_test(gb18030_file_with_characters_outside_gbk_imports_exactly),
+		cmocka_unit_test(excel_mangled_code_is_refused_with_an_explanation),
+		cmocka_unit_test(district_a_cannot_read_or_write_district_b_rows),
+		cmocka_unit_test(risk_changed_today_reads_old_value_as_of_yesterday),
+		cmocka_unit_test(export_and_reimport_change_nothing),
+		cmocka_unit_test(calendar_counts_official_working_days),
+		cmocka_unit_test(server_stops_cleanly),
+	};
+
+	return cmocka_run_group_tests(tests, server_up, server_down);
+}

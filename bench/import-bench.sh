@@ -60,7 +60,7 @@ eval "$("${pg[@]}" env)"
 cat >"$var/server.ini" <<INI
 [server]
 port = 7650
-log_level = warn
+log_level = info
 [tls]
 ca = $pki/ca/ca.crt
 cert = $pki/server/server.crt
@@ -108,12 +108,25 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 t0=$(date +%s.%N)
-SHUANGSUI_CONFIG="$var/client.ini" /usr/bin/time -f "%M" -o "$var/client.rss" \
+cpu0=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
+# SS_BENCH_PERF=1 records a system-wide profile during the import (copied to /tmp/ss-perf.data).
+perf_pid=""
+if [ "${SS_BENCH_PERF:-0}" = 1 ]; then
+	perf record -a -o "$var/perf.data" >/dev/null 2>&1 &
+	perf_pid=$!
+fi
+SHUANGSUI_CONFIG="$var/client.ini" /usr/bin/time -f "%M %U %S" -o "$var/client.rss" \
 	"$bin/shuangsui" entity import "$var/ours.csv" --reason "benchmark" >"$var/import.out"
 t1=$(date +%s.%N)
 ours=$(echo "$t1 - $t0" | bc -l)
+if [ -n "$perf_pid" ]; then
+	kill -INT "$perf_pid"
+	wait "$perf_pid" 2>/dev/null || true
+	cp "$var/perf.data" /tmp/ss-perf.data
+fi
 server_rss=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
-client_rss=$(cat "$var/client.rss")
+server_cpu=$(awk -v c0="$cpu0" -v hz="$(getconf CLK_TCK)" '{print ($14 + $15 - c0) / hz}' "/proc/$server_pid/stat")
+read -r client_rss client_user client_sys <"$var/client.rss"
 applied=$(grep -c "applied" "$var/import.out" || true)
 
 printf '\n%-34s %10s %12s\n' "" "seconds" "rows/s"
@@ -122,4 +135,7 @@ printf '%-34s %10.2f %12.0f\n' "shuangsui entity import" "$ours" "$(echo "$rows 
 printf 'ratio (shuangsui / \\copy throughput): %.2f   (target >= 0.50)\n' "$(echo "$base / $ours" | bc -l)"
 printf 'peak resident memory: client %.0f MB, server %.0f MB   (target < 200 MB each)\n' \
 	"$(echo "$client_rss / 1024" | bc -l)" "$(echo "$server_rss / 1024" | bc -l)"
+grep "import [0-9]* (entity)" "$var/server.log" || true
+printf 'CPU seconds during the import: client %.1f, server %.1f (the rest: PostgreSQL, waiting)\n' \
+	"$(echo "$client_user + $client_sys" | bc -l)" "$server_cpu"
 [ "$applied" -ge 1 ] || { echo "the import was not applied:"; cat "$var/import.out"; exit 1; }

@@ -24,7 +24,7 @@
 #include "validate.h"
 
 #define DIR_MAX_FILTERS 16
-#define DIR_IMPORT_WINDOW 4                /* chunks in flight */
+#define DIR_IMPORT_WINDOW 4               /* chunks in flight */
 #define DIR_IMPORT_CHUNK_BYTES (512 * 1024) /* well under the 1 MiB frame */
 #define DIR_IMPORT_CHUNK_ROWS 5000
 
@@ -649,11 +649,12 @@ static void dir_import_progress(struct dir_import *im, struct ss_table_reader *r
 	fflush(stderr);
 }
 
-static int dir_import_begin(struct dir_import *im, const char *path, char **header, size_t n)
+static int dir_import_begin(struct dir_import *im, const struct dir_opts *o, const char *path,
+			    char **header, size_t n)
 {
 	SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT, *reply = NULL;
 	Shuangsui__V1__ImportBegin b = SHUANGSUI__V1__IMPORT_BEGIN__INIT;
-	char hex[65];
+	char hex[65], reason[600];
 	const char *base = strrchr(path, '/');
 	int rc;
 
@@ -664,6 +665,12 @@ static int dir_import_begin(struct dir_import *im, const char *path, char **head
 	b.header = header;
 	b.file_name = (char *)(base ? base + 1 : path);
 	b.file_sha256 = hex;
+	if (o->reason != NULL)
+		snprintf(reason, sizeof(reason), "%s", o->reason);
+	else
+		snprintf(reason, sizeof(reason), _("bulk import of %s"), b.file_name);
+	b.reason = reason;
+	b.dry_run = o->dry_run;
 	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_BEGIN;
 	env.import_begin = &b;
 	rc = cli_call(im->cli, im->sess, &env, SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_BEGIN_REPLY,
@@ -735,21 +742,13 @@ static int dir_import_report(struct dir_import *im, const Shuangsui__V1__ImportR
 	return (r->applied || (r->dry_run && r->error_count == 0)) ? CLI_EXIT_OK : CLI_EXIT_SERVER;
 }
 
-static int dir_import_commit(struct dir_import *im, const struct dir_opts *o, const char *path)
+static int dir_import_commit(struct dir_import *im, const char *path)
 {
 	SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT, *reply = NULL;
 	Shuangsui__V1__ImportCommit c = SHUANGSUI__V1__IMPORT_COMMIT__INIT;
-	char reason[600];
-	const char *base = strrchr(path, '/');
 	int rc;
 
-	if (o->reason != NULL)
-		snprintf(reason, sizeof(reason), "%s", o->reason);
-	else
-		snprintf(reason, sizeof(reason), _("bulk import of %s"), base ? base + 1 : path);
 	c.import_id = im->import_id;
-	c.dry_run = o->dry_run;
-	c.reason = reason;
 	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_COMMIT;
 	env.import_commit = &c;
 	rc = cli_call(im->cli, im->sess, &env, SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_REPORT, &reply);
@@ -800,7 +799,7 @@ static int dir_import(struct cli *cli, const struct ss_dirschema *s, struct dir_
 	rc = cli_connect(cli, &im.sess);
 	if (rc != CLI_EXIT_OK)
 		goto out;
-	rc = dir_import_begin(&im, path, header, nheader);
+	rc = dir_import_begin(&im, o, path, header, nheader);
 	while (rc == CLI_EXIT_OK && (r = ss_table_reader_next(rd, &cells, &ncells, &line)) == 1) {
 		if (dir_import_add_row(&im, cells, ncells, line) != 0) {
 			rc = cli_fail(cli, CLI_EXIT_CONFIG, "NOMEM", "%s", _("out of memory"));
@@ -822,7 +821,7 @@ static int dir_import(struct cli *cli, const struct ss_dirschema *s, struct dir_
 		fputc('\n', stderr);
 	/* A file that could not be read to the end is never committed. */
 	if (rc == CLI_EXIT_OK)
-		rc = dir_import_commit(&im, o, path);
+		rc = dir_import_commit(&im, path);
 out:
 	dir_import_clear_rows(&im);
 	free(im.rows);

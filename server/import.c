@@ -1,14 +1,18 @@
 /*
  * import.c — bulk import into a directory: begin, chunks, commit.
  *
- * Begin maps the file's header to directory columns.  Each chunk is
- * validated here, row by row (check characters, division codes,
- * enumerations, the operator's jurisdiction); its valid rows go to an
- * unlogged staging table with one COPY, and its bad cells go back to the
- * client at once.  Commit runs import_commit() (sql/002): duplicates in the
- * file and rows touching another jurisdiction's records are found there,
- * and the import is applied only if nothing at all was wrong — one bad row
- * in a million applies nothing.  Server memory is bounded by one chunk.
+ * Each import runs in one database transaction of its own (a pgpool
+ * session).  Begin maps the file's header to directory columns, opens the
+ * transaction and takes the directory's lock.  Each chunk is validated here,
+ * row by row (check characters, division codes, enumerations, repeated
+ * record ids, the operator's jurisdiction); the current versions of its
+ * records are looked up with one indexed query; new and changed rows are
+ * then COPYed straight into <directory>_versions, identical rows are
+ * skipped.  Bad cells go back to the client with the chunk's reply.
+ * Commit COMMITs the transaction together with the import's record and its
+ * audit event — or, if anything at all was wrong (one bad row in a million)
+ * or it was a dry run, ROLLs BACK and records why.  Server memory is bounded
+ * by one chunk plus the set of record ids seen.
  */
 #include <json-c/json.h>
 #include <sodium.h>
@@ -27,24 +31,62 @@
 #define SS_IMPORT_MAX_HEADER 200
 #define SS_IMPORT_MAX_ERRORS_PER_CHUNK 10000
 #define SS_IMPORT_VALUE_SHOWN 120 /* bytes of a bad value echoed back */
+#define SS_IMPORT_IDSET_MAX (8u << 20) /* beyond this, repeats are caught by the primary key */
+
+/*
+ * The record ids seen so far in an import, to find repeated ones as rows
+ * arrive: keyed 64-bit SipHash (crypto_shorthash) of the id -> first line.
+ * 16 bytes an entry at most 70 % full.  Two different ids colliding in 64
+ * bits (about 1 in 10^6 for ten million rows) would be reported as a repeat
+ * naming both lines, never silently accepted.
+ */
+struct ss_idset {
+	uint64_t *hash; /* 0 = empty */
+	uint64_t *line;
+	size_t cap, n;
+	unsigned char key[crypto_shorthash_KEYBYTES];
+};
 
 struct ss_import {
 	uint64_t id;
 	const struct ss_dirschema *schema;
-	int src[64]; /* src[column] = index of the header cell, or -1 */
+	struct ss_server *srv;
+	struct ss_pgpool *session; /* the import's own transaction */
+	int src[64];               /* src[column] = index of the header cell, or -1 */
 	size_t nheader;
-	uint64_t rows;
-	uint64_t errors;
+	char scope[7];
+	int dry_run;
+	char *reason;
+	char *lookup_sql;
+	char *copy_sql;
+	struct ss_idset seen;
+	uint64_t rows;      /* data rows received */
+	uint64_t errors;    /* bad cells and rows found so far */
+	uint64_t new_records, changed, unchanged;
 	int chunks_in_flight;
 	int committing;
-	char scope[7];
-	char *copy_sql;
+	uint64_t began_ms, commit_ms;
 };
+
+static void ss_import_session_closed(void *arg)
+{
+	ss_pgpool_free(arg);
+}
 
 void ss_import_free(struct ss_import *imp)
 {
 	if (imp == NULL)
 		return;
+	if (imp->session != NULL) {
+		/* Closing rolls the transaction back; a second close abandons a
+		 * statement still running (the connection's end aborts it). */
+		ss_pgpool_close(imp->session, ss_import_session_closed, imp->session);
+		ss_pgpool_close(imp->session, NULL, NULL);
+	}
+	free(imp->seen.hash);
+	free(imp->seen.line);
+	free(imp->reason);
+	free(imp->lookup_sql);
 	free(imp->copy_sql);
 	free(imp);
 }
@@ -56,56 +98,54 @@ static void ss_import_refuse_no_import(struct ss_request *req, const char *field
 			"本连接上没有这个进行中的导入（请先开始导入）");
 }
 
-/* ---- begin ---- */
-
-struct ss_import_begin {
-	struct ss_import *imp;
-};
-
-static void ss_import_begin_free(void *p)
+static int ss_idset_grow(struct ss_idset *s)
 {
-	struct ss_import_begin *b = p;
+	size_t ncap = s->cap ? s->cap * 2 : 65536, i;
+	uint64_t *h = calloc(ncap, sizeof(*h)), *l = calloc(ncap, sizeof(*l));
 
-	if (b != NULL)
-		ss_import_free(b->imp);
-	free(b);
+	if (h == NULL || l == NULL) {
+		free(h);
+		free(l);
+		return SS_ERR_NOMEM;
+	}
+	for (i = 0; i < s->cap; i++) {
+		size_t j;
+
+		if (s->hash[i] == 0)
+			continue;
+		for (j = s->hash[i] & (ncap - 1); h[j] != 0; j = (j + 1) & (ncap - 1))
+			;
+		h[j] = s->hash[i];
+		l[j] = s->line[i];
+	}
+	free(s->hash);
+	free(s->line);
+	s->hash = h;
+	s->line = l;
+	s->cap = ncap;
+	return 0;
 }
 
-static void ss_import_begun(void *arg, int err, PGresult *res)
+/* Adds id seen on line; returns 0, the earlier line if id was seen, or SS_ERR_NOMEM (<0). */
+static int64_t ss_idset_add(struct ss_idset *s, const char *id, uint64_t line)
 {
-	struct ss_request *req = arg;
-	struct ss_import_begin *b = req->work;
-	struct ss_import *imp = b->imp;
-	SsEnvelope reply = SHUANGSUI__V1__ENVELOPE__INIT;
-	Shuangsui__V1__ImportBeginReply br = SHUANGSUI__V1__IMPORT_BEGIN_REPLY__INIT;
-	char *cols[SS_IMPORT_MAX_HEADER];
-	size_t i, c;
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t h;
+	size_t j;
 
-	if (err != 0) {
-		ss_request_fail_db(req, err, res);
-		return;
-	}
-	if (req->conn->import != NULL) {
-		ss_request_fail(req, SS_ERR_BAD_REQUEST, "import_begin",
-				"an import is already open on this connection",
-				"本连接上已有进行中的导入");
-		return;
-	}
-	imp->id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	for (i = 0; i < imp->nheader; i++) {
-		cols[i] = "";
-		for (c = 0; c < imp->schema->ncols; c++)
-			if (imp->src[c] == (int)i)
-				cols[i] = (char *)imp->schema->cols[c].name;
-	}
-	req->conn->import = imp;
-	b->imp = NULL;
-	br.import_id = imp->id;
-	br.n_columns = imp->nheader;
-	br.columns = cols;
-	reply.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_BEGIN_REPLY;
-	reply.import_begin_reply = &br;
-	ss_request_reply(req, &reply);
+	if ((s->n + 1) * 10 > s->cap * 7 && ss_idset_grow(s) != 0)
+		return SS_ERR_NOMEM;
+	crypto_shorthash(out, (const unsigned char *)id, strlen(id), s->key);
+	memcpy(&h, out, sizeof(h));
+	if (h == 0)
+		h = 1;
+	for (j = h & (s->cap - 1); s->hash[j] != 0; j = (j + 1) & (s->cap - 1))
+		if (s->hash[j] == h)
+			return (int64_t)s->line[j];
+	s->hash[j] = h;
+	s->line[j] = line;
+	s->n++;
+	return 0;
 }
 
 /* Maps header cells to columns; answers req and returns nonzero if the header is unusable. */
@@ -154,31 +194,119 @@ static int ss_import_map_header(struct ss_request *req, struct ss_import *imp, c
 	return 0;
 }
 
-static char *ss_import_copy_sql(const struct ss_dirschema *s)
+/* The statements of an import, built once from the descriptor. */
+static int ss_import_sql(struct ss_import *imp)
 {
-	size_t i, n = 128 + strlen(s->table);
-	char *sql;
+	const struct ss_dirschema *s = imp->schema;
+	const char *div = s->division_col != SS_NO_COL ? s->cols[s->division_col].name : NULL;
+	size_t i, n = 256 + 2 * strlen(s->table);
 
 	for (i = 0; i < s->ncols; i++)
 		n += strlen(s->cols[i].name) + 2;
-	sql = malloc(n);
-	if (sql == NULL)
-		return NULL;
-	snprintf(sql, n, "COPY import_rows_%s (import_id, line, record_id", s->table);
+	imp->lookup_sql = malloc(n);
+	imp->copy_sql = malloc(n);
+	if (imp->lookup_sql == NULL || imp->copy_sql == NULL)
+		return SS_ERR_NOMEM;
+	/* The current version of each record of a chunk: one primary-key probe
+	 * each, whatever the planner thinks of a table growing inside the
+	 * import's own transaction (its statistics do not see those rows). */
+	snprintf(imp->lookup_sql, n,
+		 "SELECT i.id, c.version, encode(c.content_sha256, 'hex'), c.div "
+		 "FROM unnest($1::text[]) AS i(id) JOIN LATERAL (SELECT v.version, "
+		 "v.content_sha256, %s%s AS div FROM %s_versions v WHERE v.record_id = i.id "
+		 "ORDER BY v.version DESC LIMIT 1) c ON true ORDER BY i.id COLLATE \"C\"",
+		 div ? "v." : "NULL::text", div ? div : "", s->table);
+	snprintf(imp->copy_sql, n, "COPY %s_versions (record_id, version", s->table);
 	for (i = 0; i < s->ncols; i++) {
-		strcat(sql, ", ");
-		strcat(sql, s->cols[i].name);
+		strcat(imp->copy_sql, ", ");
+		strcat(imp->copy_sql, s->cols[i].name);
 	}
-	strcat(sql, ", content_sha256) FROM STDIN");
-	return sql;
+	strcat(imp->copy_sql, ", content_sha256, changed_by, reason, import_id) FROM STDIN");
+	return 0;
+}
+
+/* ---- begin ---- */
+
+static void ss_import_begin_free(void *p)
+{
+	ss_import_free(p);
+}
+
+static void ss_import_locked(void *arg, int err, PGresult *res)
+{
+	struct ss_request *req = arg;
+	struct ss_import *imp = req->work;
+	SsEnvelope reply = SHUANGSUI__V1__ENVELOPE__INIT;
+	Shuangsui__V1__ImportBeginReply br = SHUANGSUI__V1__IMPORT_BEGIN_REPLY__INIT;
+	char *cols[SS_IMPORT_MAX_HEADER];
+	size_t i, c;
+
+	if (err != 0) {
+		ss_request_fail_db(req, err, res);
+		return;
+	}
+	if (req->conn->import != NULL || req->conn->closing) {
+		ss_request_fail(req, SS_ERR_BAD_REQUEST, "import_begin",
+				"an import is already open on this connection",
+				"本连接上已有进行中的导入");
+		return;
+	}
+	for (i = 0; i < imp->nheader; i++) {
+		cols[i] = "";
+		for (c = 0; c < imp->schema->ncols; c++)
+			if (imp->src[c] == (int)i)
+				cols[i] = (char *)imp->schema->cols[c].name;
+	}
+	imp->began_ms = uv_now(imp->srv->loop);
+	req->conn->import = imp;
+	req->work = NULL;
+	br.import_id = imp->id;
+	br.n_columns = imp->nheader;
+	br.columns = cols;
+	reply.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_BEGIN_REPLY;
+	reply.import_begin_reply = &br;
+	ss_request_reply(req, &reply);
+}
+
+static void ss_import_began(void *arg, int err, PGresult *res)
+{
+	/* BEGIN is answered by the lock's callback; only its failure counts here. */
+	if (err != 0)
+		ss_log(SS_LOG_DEBUG, "import BEGIN failed");
+}
+
+static void ss_import_opened(void *arg, int err, PGresult *res)
+{
+	struct ss_request *req = arg;
+	struct ss_import *imp = req->work;
+	char lock[80];
+	const char *params[1] = {lock};
+
+	if (err != 0) {
+		ss_request_fail_db(req, err, res);
+		return;
+	}
+	imp->id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	imp->session = ss_pgpool_new_session(imp->srv->loop, imp->srv->cfg->db_conninfo,
+					     imp->srv->cfg->db_statement_timeout_ms);
+	if (imp->session == NULL || ss_import_sql(imp) != 0) {
+		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
+		return;
+	}
+	/* One writer per directory: record_put() takes the same lock. */
+	snprintf(lock, sizeof(lock), "directory:%s", imp->schema->name);
+	if (ss_pgpool_query(imp->session, "BEGIN", 0, NULL, ss_import_began, req) != 0 ||
+	    ss_pgpool_query(imp->session, "SELECT pg_advisory_xact_lock(hashtext($1))", 1, params,
+			    ss_import_locked, req) != 0)
+		ss_request_fail(req, SS_ERR_DATABASE_UNAVAILABLE, NULL, NULL, NULL);
 }
 
 void ss_handle_import_begin(struct ss_request *req)
 {
 	const Shuangsui__V1__ImportBegin *ib = req->env->import_begin;
 	const struct ss_dirschema *s = ss_dirschema_find(ib->directory ? ib->directory : "");
-	struct ss_import_begin *b;
-	const char *params[4];
+	struct ss_import *imp;
+	const char *params[6];
 	int op;
 
 	if (s == NULL) {
@@ -196,19 +324,27 @@ void ss_handle_import_begin(struct ss_request *req)
 				"须提供 1 至 200 列的表头、不超过 255 个字符的文件名及可选的 SHA-256");
 		return;
 	}
-	b = calloc(1, sizeof(*b));
-	if (b == NULL || (b->imp = calloc(1, sizeof(*b->imp))) == NULL) {
-		free(b);
+	if (ss_validate_text(ib->reason, 2, 500) != 0) {
+		ss_request_fail(req, SS_ERR_BAD_REQUEST, "import_begin.reason",
+				"a reason of 2 to 500 characters is required",
+				"必须填写 2 至 500 个字符的理由");
+		return;
+	}
+	imp = calloc(1, sizeof(*imp));
+	if (imp == NULL || (imp->reason = strdup(ib->reason)) == NULL) {
+		free(imp);
 		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
 		return;
 	}
-	req->work = b;
+	req->work = imp;
 	req->work_free = ss_import_begin_free;
-	b->imp->schema = s;
+	imp->schema = s;
+	imp->srv = req->conn->srv;
+	imp->dry_run = ib->dry_run;
 	op = ss_op_parse(s->write_op);
 	req->op = (enum ss_op)op;
 	if (ss_authz_scope_prefix(req->conn->principal.role, req->conn->principal.jurisdiction,
-				  (enum ss_op)op, b->imp->scope) == NULL) {
+				  (enum ss_op)op, imp->scope) == NULL) {
 		char en[160], zh[160];
 
 		snprintf(en, sizeof(en), "role %s may not perform %s", req->conn->principal.role_name,
@@ -224,41 +360,52 @@ void ss_handle_import_begin(struct ss_request *req)
 				"本连接上已有进行中的导入");
 		return;
 	}
-	if (ss_import_map_header(req, b->imp, ib->header, ib->n_header) != 0)
+	if (ss_import_map_header(req, imp, ib->header, ib->n_header) != 0)
 		return;
-	b->imp->copy_sql = ss_import_copy_sql(s);
-	if (b->imp->copy_sql == NULL) {
-		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
-		return;
-	}
+	crypto_shorthash_keygen(imp->seen.key);
 	params[0] = s->name;
 	params[1] = req->conn->principal.id;
 	params[2] = ib->file_name;
 	params[3] = ib->file_sha256;
-	ss_request_query(req,
-			 "INSERT INTO imports (directory, principal_id, file_name, file_sha256) "
-			 "VALUES ($1, $2, $3, $4) RETURNING id",
-			 4, params, ss_import_begun);
+	params[4] = ib->dry_run ? "t" : "f";
+	params[5] = ib->reason;
+	ss_request_query(req, "SELECT import_open($1, $2, $3, $4, $5::boolean, $6)", 6, params,
+			 ss_import_opened);
 }
 
 /* ---- chunks ---- */
 
+struct ss_staged {
+	uint64_t line;
+	char *rid;
+	char **values;
+	char digest[65];
+};
+
 struct ss_import_chunk {
 	struct ss_import *imp;
+	struct ss_staged *rows;
+	size_t nrows;
 	Shuangsui__V1__RowError *errors;
 	Shuangsui__V1__RowError **ptrs;
 	size_t nerrors;
 	uint32_t accepted;
-	uint64_t chunk_errors; /* commit: bad cells already reported by the chunks */
 };
 
 static void ss_import_chunk_free(void *p)
 {
 	struct ss_import_chunk *k = p;
-	size_t i;
+	size_t i, c;
 
 	if (k == NULL)
 		return;
+	for (i = 0; i < k->nrows; i++) {
+		for (c = 0; k->rows[i].values != NULL && c < k->imp->schema->ncols; c++)
+			free(k->rows[i].values[c]);
+		free(k->rows[i].values);
+		free(k->rows[i].rid);
+	}
+	free(k->rows);
 	for (i = 0; i < k->nerrors; i++) {
 		free(k->errors[i].value);
 		free(k->errors[i].message_en);
@@ -267,6 +414,23 @@ static void ss_import_chunk_free(void *p)
 	free(k->errors);
 	free(k->ptrs);
 	free(k);
+}
+
+static struct ss_import_chunk *ss_import_chunk_new(struct ss_import *imp, size_t rows)
+{
+	struct ss_import_chunk *k = calloc(1, sizeof(*k));
+
+	if (k == NULL)
+		return NULL;
+	k->imp = imp;
+	k->rows = calloc(rows + 1, sizeof(*k->rows));
+	k->errors = calloc(SS_IMPORT_MAX_ERRORS_PER_CHUNK, sizeof(*k->errors));
+	k->ptrs = calloc(SS_IMPORT_MAX_ERRORS_PER_CHUNK, sizeof(*k->ptrs));
+	if (k->rows == NULL || k->errors == NULL || k->ptrs == NULL) {
+		ss_import_chunk_free(k);
+		return NULL;
+	}
+	return k;
 }
 
 static void ss_import_chunk_reply(struct ss_request *req)
@@ -285,21 +449,6 @@ static void ss_import_chunk_reply(struct ss_request *req)
 	reply.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_CHUNK_REPLY;
 	reply.import_chunk_reply = &cr;
 	ss_request_reply(req, &reply);
-}
-
-static void ss_import_chunk_stored(void *arg, int err, PGresult *res)
-{
-	struct ss_request *req = arg;
-	struct ss_import_chunk *k = req->work;
-
-	k->imp->chunks_in_flight--;
-	if (err != 0) {
-		/* The rows were not staged: the import can no longer be complete. */
-		k->imp->errors++;
-		ss_request_fail_db(req, err, res);
-		return;
-	}
-	ss_import_chunk_reply(req);
 }
 
 static int ss_import_error(struct ss_import_chunk *k, uint64_t line, const char *column,
@@ -364,6 +513,28 @@ static int ss_import_row(struct ss_request *req, struct ss_import_chunk *k,
 			bad++;
 		}
 	}
+	if (bad == 0) {
+		char *rid = ss_record_id(s, values);
+		int64_t first;
+
+		if (rid == NULL)
+			return SS_ERR_NOMEM;
+		first = imp->seen.n < SS_IMPORT_IDSET_MAX ? ss_idset_add(&imp->seen, rid, row->line) : 0;
+		if (first > 0) {
+			char en[200], zh[200];
+
+			snprintf(en, sizeof(en), "record %s appears again (first on line %lld)", rid,
+				 (long long)first);
+			snprintf(zh, sizeof(zh), "记录 %s 重复出现（首次出现在第 %lld 行）", rid,
+				 (long long)first);
+			if (ss_import_error(k, row->line, s->cols[s->key_col].name, rid, en, zh) != 0)
+				first = SS_ERR_NOMEM;
+			bad++;
+		}
+		free(rid);
+		if (first < 0)
+			return SS_ERR_NOMEM;
+	}
 	if (bad == 0 && s->division_col != SS_NO_COL && imp->scope[0] != '\0' &&
 	    strncmp(values[s->division_col], imp->scope, strlen(imp->scope)) != 0) {
 		char en[200], zh[200];
@@ -380,35 +551,151 @@ static int ss_import_row(struct ss_request *req, struct ss_import_chunk *k,
 	return bad;
 }
 
-/* Appends a valid row's COPY line: import id, line, record id, values, digest. */
-static int ss_import_stage(struct ss_import *imp, uint64_t line, char **values, char **buf,
-			   size_t *len, size_t *cap)
+
+static void ss_import_chunk_stored(void *arg, int err, PGresult *res)
+{
+	struct ss_request *req = arg;
+	struct ss_import_chunk *k = req->work;
+
+	k->imp->chunks_in_flight--;
+	if (err != 0) {
+		/* The transaction is lost: the import can only fail now. */
+		k->imp->errors++;
+		ss_request_fail_db(req, err, res);
+		return;
+	}
+	ss_import_chunk_reply(req);
+}
+
+static int ss_staged_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ss_staged *)a)->rid, ((const struct ss_staged *)b)->rid);
+}
+
+/* Appends one version row: record id, version, values, digest, who, why, import. */
+static int ss_import_copy_row(struct ss_import *imp, const struct ss_staged *st, uint32_t version,
+			      const char *actor, char **buf, size_t *len, size_t *cap)
 {
 	const struct ss_dirschema *s = imp->schema;
-	const char *fields[3 + 64 + 1];
-	char idbuf[24], linebuf[24], digest[2 + 65];
-	unsigned char md[32];
-	char *rid = ss_record_id(s, values);
+	const char *fields[2 + 64 + 4];
+	char ver[16], id[24], digest[2 + 65];
 	size_t i;
-	int rc;
 
-	if (rid == NULL)
-		return SS_ERR_NOMEM;
-	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)imp->id);
-	snprintf(linebuf, sizeof(linebuf), "%llu", (unsigned long long)line);
-	ss_record_digest(s, values, md);
+	snprintf(ver, sizeof(ver), "%u", version);
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)imp->id);
 	digest[0] = '\\';
 	digest[1] = 'x';
-	sodium_bin2hex(digest + 2, 65, md, sizeof(md));
-	fields[0] = idbuf;
-	fields[1] = linebuf;
-	fields[2] = rid;
+	memcpy(digest + 2, st->digest, 65);
+	fields[0] = st->rid;
+	fields[1] = ver;
 	for (i = 0; i < s->ncols; i++)
-		fields[3 + i] = values[i];
-	fields[3 + s->ncols] = digest;
-	rc = ss_copy_append(buf, len, cap, fields, 4 + s->ncols);
-	free(rid);
-	return rc;
+		fields[2 + i] = st->values[i];
+	fields[2 + s->ncols] = digest;
+	fields[3 + s->ncols] = actor;
+	fields[4 + s->ncols] = imp->reason;
+	fields[5 + s->ncols] = id;
+	return ss_copy_append(buf, len, cap, fields, 6 + s->ncols);
+}
+
+/*
+ * The chunk's records as they are now: decide new / changed / unchanged,
+ * refuse rows that would change another jurisdiction's record, and COPY the
+ * new versions (unless the import can no longer apply).
+ */
+static void ss_import_looked_up(void *arg, int err, PGresult *res)
+{
+	struct ss_request *req = arg;
+	struct ss_import_chunk *k = req->work;
+	struct ss_import *imp = k->imp;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, i;
+	int r = 0, n, rc = 0;
+
+	if (err != 0) {
+		imp->chunks_in_flight--;
+		imp->errors++;
+		ss_request_fail_db(req, err, res);
+		return;
+	}
+	n = PQntuples(res);
+	/* Both sides in record-id order (the query's ORDER BY, and this sort). */
+	qsort(k->rows, k->nrows, sizeof(*k->rows), ss_staged_cmp);
+	for (i = 0; i < k->nrows && rc == 0; i++) {
+		struct ss_staged *st = &k->rows[i];
+		uint32_t version = 1;
+
+		while (r < n && strcmp(PQgetvalue(res, r, 0), st->rid) < 0)
+			r++;
+		if (r < n && strcmp(PQgetvalue(res, r, 0), st->rid) == 0) {
+			const char *div = PQgetvalue(res, r, 3);
+
+			if (imp->scope[0] != '\0' && !PQgetisnull(res, r, 3) &&
+			    strncmp(div, imp->scope, strlen(imp->scope)) != 0) {
+				char en[200], zh[200];
+
+				snprintf(en, sizeof(en),
+					 "the existing record belongs to division %s, outside your "
+					 "jurisdiction",
+					 div);
+				snprintf(zh, sizeof(zh),
+					 "名录中已有的该记录属于行政区划 %s，不在您的管辖范围内", div);
+				rc = ss_import_error(k, st->line, imp->schema->cols[imp->schema->key_col].name,
+						     st->rid, en, zh);
+				imp->errors++;
+				k->accepted--;
+				continue;
+			}
+			if (strcmp(PQgetvalue(res, r, 2), st->digest) == 0) {
+				imp->unchanged++;
+				continue;
+			}
+			version = (uint32_t)strtoul(PQgetvalue(res, r, 1), NULL, 10) + 1;
+			imp->changed++;
+		} else {
+			imp->new_records++;
+		}
+		if (!imp->dry_run && imp->errors == 0)
+			rc = ss_import_copy_row(imp, st, version, req->conn->principal.id, &buf, &len,
+						&cap);
+	}
+	if (rc != 0) {
+		free(buf);
+		imp->chunks_in_flight--;
+		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
+		return;
+	}
+	/* Once anything is wrong the import will roll back: nothing more to write. */
+	if (len == 0 || imp->dry_run || imp->errors > 0) {
+		free(buf);
+		imp->chunks_in_flight--;
+		ss_import_chunk_reply(req);
+		return;
+	}
+	if (ss_pgpool_copy(imp->session, imp->copy_sql, buf, len, ss_import_chunk_stored, req) != 0) {
+		imp->chunks_in_flight--;
+		imp->errors++;
+		ss_request_fail(req, SS_ERR_DATABASE_UNAVAILABLE, NULL, NULL, NULL);
+	}
+}
+
+/* Builds the text[] literal of the chunk's record ids (ids hold no quotes or backslashes). */
+static char *ss_import_id_array(const struct ss_import_chunk *k)
+{
+	size_t i, n = 3;
+	char *a, *p;
+
+	for (i = 0; i < k->nrows; i++)
+		n += strlen(k->rows[i].rid) + 3;
+	a = malloc(n);
+	if (a == NULL)
+		return NULL;
+	p = a;
+	*p++ = '{';
+	for (i = 0; i < k->nrows; i++)
+		p += sprintf(p, "%s\"%s\"", i ? "," : "", k->rows[i].rid);
+	*p++ = '}';
+	*p = '\0';
+	return a;
 }
 
 void ss_handle_import_chunk(struct ss_request *req)
@@ -416,9 +703,8 @@ void ss_handle_import_chunk(struct ss_request *req)
 	const Shuangsui__V1__ImportChunk *ch = req->env->import_chunk;
 	struct ss_import *imp = req->conn->import;
 	struct ss_import_chunk *k;
-	char *values[64] = {0};
-	char *buf = NULL;
-	size_t len = 0, cap = 0, r, c;
+	char *ids;
+	size_t r, c;
 	int rc = 0;
 
 	if (imp == NULL || imp->id != ch->import_id || imp->committing) {
@@ -430,147 +716,164 @@ void ss_handle_import_chunk(struct ss_request *req)
 				"at most 20000 rows per chunk", "每块最多 20000 行");
 		return;
 	}
-	k = calloc(1, sizeof(*k));
+	k = ss_import_chunk_new(imp, ch->n_rows);
 	if (k == NULL) {
 		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
 		return;
 	}
-	k->imp = imp;
 	req->work = k;
 	req->work_free = ss_import_chunk_free;
-	k->errors = calloc(SS_IMPORT_MAX_ERRORS_PER_CHUNK, sizeof(*k->errors));
-	k->ptrs = calloc(SS_IMPORT_MAX_ERRORS_PER_CHUNK, sizeof(*k->ptrs));
-	if (k->errors == NULL || k->ptrs == NULL) {
-		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
-		return;
-	}
 	for (r = 0; r < ch->n_rows && rc >= 0; r++) {
-		rc = ss_import_row(req, k, ch->rows[r], values);
+		struct ss_staged *st = &k->rows[k->nrows];
+		unsigned char md[32];
+
+		st->values = calloc(imp->schema->ncols, sizeof(char *));
+		if (st->values == NULL) {
+			rc = SS_ERR_NOMEM;
+			break;
+		}
+		rc = ss_import_row(req, k, ch->rows[r], st->values);
+		if (rc == 0 && (st->rid = ss_record_id(imp->schema, st->values)) == NULL)
+			rc = SS_ERR_NOMEM;
 		if (rc == 0) {
-			rc = ss_import_stage(imp, ch->rows[r]->line, values, &buf, &len, &cap);
+			st->line = ch->rows[r]->line;
+			ss_record_digest(imp->schema, st->values, md);
+			sodium_bin2hex(st->digest, sizeof(st->digest), md, sizeof(md));
+			k->nrows++;
 			k->accepted++;
-		} else if (rc > 0) {
+			continue;
+		}
+		if (rc > 0)
 			imp->errors += (uint64_t)rc;
-		}
-		for (c = 0; c < imp->schema->ncols; c++) {
-			free(values[c]);
-			values[c] = NULL;
-		}
-	}
-	if (rc < 0) {
-		free(buf);
-		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
-		return;
+		for (c = 0; c < imp->schema->ncols; c++)
+			free(st->values[c]);
+		free(st->values);
+		st->values = NULL;
 	}
 	imp->rows += ch->n_rows;
-	if (len == 0) {
-		free(buf);
+	if (rc < 0) {
+		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
+		return;
+	}
+	if (k->nrows == 0) {
 		ss_import_chunk_reply(req);
 		return;
 	}
+	ids = ss_import_id_array(k);
+	if (ids == NULL) {
+		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
+		return;
+	}
 	imp->chunks_in_flight++;
-	if (ss_pgpool_copy(req->conn->srv->pool, imp->copy_sql, buf, len, ss_import_chunk_stored,
-			   req) != 0) {
+	rc = ss_pgpool_query(imp->session, imp->lookup_sql, 1, (const char *const *)&ids,
+			     ss_import_looked_up, req);
+	free(ids);
+	if (rc != 0) {
 		imp->chunks_in_flight--;
-		ss_request_fail(req, SS_ERR_DATABASE_UNAVAILABLE, NULL, NULL, NULL);
+		imp->errors++;
+		ss_request_fail(req, rc, NULL, NULL, NULL);
 	}
 }
 
 /* ---- commit ---- */
 
-static void ss_import_report_errors(Shuangsui__V1__ImportReport *rep, struct json_object *errs,
-				    struct ss_import_chunk *k)
+static void ss_import_report(struct ss_request *req, struct ss_import *imp, int applied)
 {
-	size_t i, n = errs ? json_object_array_length(errs) : 0;
+	SsEnvelope reply = SHUANGSUI__V1__ENVELOPE__INIT;
+	Shuangsui__V1__ImportReport rep = SHUANGSUI__V1__IMPORT_REPORT__INIT;
 
-	for (i = 0; i < n && i < SS_IMPORT_MAX_ERRORS_PER_CHUNK; i++) {
-		struct json_object *e = json_object_array_get_idx(errs, i), *v;
-		const char *code = "", *value = "";
-		long long line = 0, other = 0;
-		char en[256], zh[256];
-
-		if (json_object_object_get_ex(e, "code", &v))
-			code = json_object_get_string(v);
-		if (json_object_object_get_ex(e, "value", &v))
-			value = json_object_get_string(v);
-		if (json_object_object_get_ex(e, "line", &v))
-			line = json_object_get_int64(v);
-		if (json_object_object_get_ex(e, "other_line", &v))
-			other = json_object_get_int64(v);
-		if (strcmp(code, "duplicate") == 0) {
-			snprintf(en, sizeof(en), "record %s appears again (first on line %lld)", value,
-				 other);
-			snprintf(zh, sizeof(zh), "记录 %s 重复出现（首次出现在第 %lld 行）", value,
-				 other);
-		} else {
-			snprintf(en, sizeof(en),
-				 "the existing record belongs to division %s, outside your jurisdiction",
-				 value);
-			snprintf(zh, sizeof(zh), "名录中已有的该记录属于行政区划 %s，不在您的管辖范围内",
-				 value);
-		}
-		if (ss_import_error(k, (uint64_t)line, "", value, en, zh) != 0)
-			break;
-	}
-	for (i = 0; i < k->nerrors; i++)
-		k->ptrs[i] = &k->errors[i];
-	rep->n_errors = k->nerrors;
-	rep->errors = k->ptrs;
+	ss_info("import %llu (%s): %llu rows received in %.2f s, %s in %.2f s",
+		(unsigned long long)imp->id, imp->schema->name, (unsigned long long)imp->rows,
+		(double)(imp->commit_ms - imp->began_ms) / 1000.0,
+		applied ? "committed" : "rolled back",
+		(double)(uv_now(imp->srv->loop) - imp->commit_ms) / 1000.0);
+	rep.import_id = imp->id;
+	rep.rows = imp->rows;
+	rep.new_records = imp->new_records;
+	rep.changed_records = imp->changed;
+	rep.unchanged_records = imp->unchanged;
+	rep.error_count = imp->errors;
+	rep.applied = applied;
+	rep.dry_run = imp->dry_run;
+	reply.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_REPORT;
+	reply.import_report = &rep;
+	ss_request_reply(req, &reply);
 }
 
-static uint64_t ss_json_u64(struct json_object *o, const char *key)
+/* The import has ended, one way or the other: it leaves the connection. */
+static struct ss_import *ss_import_detach(struct ss_request *req)
 {
-	struct json_object *v;
+	struct ss_import *imp = req->conn->import;
 
-	return json_object_object_get_ex(o, key, &v) ? (uint64_t)json_object_get_int64(v) : 0;
+	req->conn->import = NULL;
+	req->work = imp;
+	req->work_free = ss_import_begin_free; /* frees it (and closes its session) */
+	return imp;
 }
 
 static void ss_import_committed(void *arg, int err, PGresult *res)
 {
 	struct ss_request *req = arg;
-	struct ss_import_chunk *k = req->work;
-	SsEnvelope reply = SHUANGSUI__V1__ENVELOPE__INIT;
-	Shuangsui__V1__ImportReport rep = SHUANGSUI__V1__IMPORT_REPORT__INIT;
-	struct json_object *o, *errs = NULL, *v;
 
-	/* Committed, failed or refused: the import has ended either way. */
-	if (req->conn->import == k->imp)
-		req->conn->import = NULL;
-	ss_import_free(k->imp);
-	k->imp = NULL;
 	if (err != 0) {
 		ss_request_fail_db(req, err, res);
 		return;
 	}
-	o = json_tokener_parse(PQgetvalue(res, 0, 0));
-	if (o == NULL) {
-		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
+	ss_import_report(req, req->work, 1);
+}
+
+static void ss_import_finished(void *arg, int err, PGresult *res)
+{
+	struct ss_request *req = arg;
+	struct ss_import *imp = req->work;
+
+	if (err != 0) {
+		ss_request_fail_db(req, err, res);
 		return;
 	}
-	rep.import_id = req->env->import_commit->import_id;
-	rep.rows = ss_json_u64(o, "rows");
-	rep.new_records = ss_json_u64(o, "new");
-	rep.changed_records = ss_json_u64(o, "changed");
-	rep.unchanged_records = ss_json_u64(o, "unchanged");
-	rep.error_count = ss_json_u64(o, "error_count") + k->chunk_errors;
-	rep.applied = json_object_object_get_ex(o, "applied", &v) && json_object_get_boolean(v);
-	rep.dry_run = req->env->import_commit->dry_run;
-	json_object_object_get_ex(o, "errors", &errs);
-	ss_import_report_errors(&rep, errs, k);
-	reply.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_REPORT;
-	reply.import_report = &rep;
-	ss_request_reply(req, &reply);
-	json_object_put(o);
+	if (ss_pgpool_query(imp->session, "COMMIT", 0, NULL, ss_import_committed, req) != 0)
+		ss_request_fail(req, SS_ERR_DATABASE_UNAVAILABLE, NULL, NULL, NULL);
+}
+
+static void ss_import_failure_recorded(void *arg, int err, PGresult *res)
+{
+	struct ss_request *req = arg;
+
+	if (err != 0) {
+		ss_request_fail_db(req, err, res);
+		return;
+	}
+	ss_import_report(req, req->work, 0);
+}
+
+static void ss_import_rolled_back(void *arg, int err, PGresult *res)
+{
+	struct ss_request *req = arg;
+	struct ss_import *imp = req->work;
+	char id[24], rows[24], nnew[24], nchanged[24], nerr[24];
+	const char *params[7] = {id, req->conn->principal.id, req->sha256, rows, nnew, nchanged,
+				 nerr};
+
+	/* Even if ROLLBACK failed, the transaction is gone with its connection. */
+	(void)err;
+	(void)res;
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)imp->id);
+	snprintf(rows, sizeof(rows), "%llu", (unsigned long long)imp->rows);
+	snprintf(nnew, sizeof(nnew), "%llu", (unsigned long long)imp->new_records);
+	snprintf(nchanged, sizeof(nchanged), "%llu", (unsigned long long)imp->changed);
+	snprintf(nerr, sizeof(nerr), "%llu", (unsigned long long)imp->errors);
+	ss_request_query(req,
+			 "SELECT import_fail($1::bigint, $2, $3, $4::bigint, $5::bigint, $6::bigint, "
+			 "$7::bigint)",
+			 7, params, ss_import_failure_recorded);
 }
 
 void ss_handle_import_commit(struct ss_request *req)
 {
 	const Shuangsui__V1__ImportCommit *ic = req->env->import_commit;
 	struct ss_import *imp = req->conn->import;
-	struct ss_import_chunk *k;
-	const struct ss_dirschema *s;
-	char id[24], chunk_errors[24];
-	const char *params[8];
+	char id[24], rows[24], nnew[24], nchanged[24];
+	const char *params[6] = {id, NULL, NULL, rows, nnew, nchanged};
 
 	if (imp == NULL || imp->id != ic->import_id || imp->committing) {
 		ss_import_refuse_no_import(req, "import_commit.import_id");
@@ -582,41 +885,25 @@ void ss_handle_import_commit(struct ss_request *req)
 				"请等所有数据块都得到应答后再提交");
 		return;
 	}
-	if (ss_validate_text(ic->reason, 2, 500) != 0) {
-		ss_request_fail(req, SS_ERR_BAD_REQUEST, "import_commit.reason",
-				"a reason of 2 to 500 characters is required",
-				"必须填写 2 至 500 个字符的理由");
-		return;
-	}
-	k = calloc(1, sizeof(*k));
-	if (k != NULL) {
-		k->errors = calloc(SS_IMPORT_MAX_ERRORS_PER_CHUNK, sizeof(*k->errors));
-		k->ptrs = calloc(SS_IMPORT_MAX_ERRORS_PER_CHUNK, sizeof(*k->ptrs));
-	}
-	if (k == NULL || k->errors == NULL || k->ptrs == NULL) {
-		ss_import_chunk_free(k);
-		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
-		return;
-	}
-	req->work = k;
-	req->work_free = ss_import_chunk_free;
 	req->op = (enum ss_op)ss_op_parse(imp->schema->write_op);
 	imp->committing = 1;
-	k->imp = imp;
-	k->chunk_errors = imp->errors;
-	s = imp->schema;
+	imp->commit_ms = uv_now(imp->srv->loop);
+	ss_import_detach(req);
+	if (imp->errors > 0 || imp->dry_run) {
+		if (ss_pgpool_query(imp->session, "ROLLBACK", 0, NULL, ss_import_rolled_back,
+				    req) != 0)
+			ss_import_rolled_back(req, SS_ERR_DATABASE_UNAVAILABLE, NULL);
+		return;
+	}
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)imp->id);
-	snprintf(chunk_errors, sizeof(chunk_errors), "%llu", (unsigned long long)imp->errors);
-	params[0] = id;
+	snprintf(rows, sizeof(rows), "%llu", (unsigned long long)imp->rows);
+	snprintf(nnew, sizeof(nnew), "%llu", (unsigned long long)imp->new_records);
+	snprintf(nchanged, sizeof(nchanged), "%llu", (unsigned long long)imp->changed);
 	params[1] = req->conn->principal.id;
-	params[2] = imp->scope;
-	params[3] = s->division_col != SS_NO_COL ? s->cols[s->division_col].name : NULL;
-	params[4] = ic->dry_run ? "t" : "f";
-	params[5] = ic->reason;
-	params[6] = req->sha256;
-	params[7] = chunk_errors;
-	ss_request_query(req,
-			 "SELECT import_commit($1::bigint, $2, $3, $4, $5::boolean, $6, $7, "
-			 "$8::bigint)::text",
-			 8, params, ss_import_committed);
+	params[2] = req->sha256;
+	if (ss_pgpool_query(imp->session,
+			    "SELECT import_finish($1::bigint, $2, $3, $4::bigint, $5::bigint, "
+			    "$6::bigint)",
+			    6, params, ss_import_finished, req) != 0)
+		ss_request_fail(req, SS_ERR_DATABASE_UNAVAILABLE, NULL, NULL, NULL);
 }

@@ -47,6 +47,8 @@ struct ss_pgpool {
 	uv_loop_t *loop;
 	char *conninfo;
 	char options[64]; /* "-c statement_timeout=N" for every session */
+	int session;      /* one connection holding one transaction: never reconnect */
+	int session_lost; /* the session's connection failed: everything fails now */
 	int size;
 	struct ss_pgconn *conns;
 	struct ss_pgjob *head, *tail;
@@ -139,6 +141,17 @@ static void ss_pgpool_close_conn(struct ss_pgconn *c)
 	}
 }
 
+/*
+ * Whether a query may be queued now: a pool needs a live connection; a
+ * session also while its one connection is still being made.
+ */
+static int ss_pgpool_accepting(const struct ss_pgpool *pool)
+{
+	if (pool->session)
+		return !pool->session_lost;
+	return ss_pgpool_connected(pool) > 0;
+}
+
 /* The connection broke or could not be made: fail its job, back off, retry. */
 static void ss_pgconn_fail(struct ss_pgconn *c, const char *what)
 {
@@ -162,13 +175,19 @@ static void ss_pgconn_fail(struct ss_pgconn *c, const char *what)
 		ss_pgpool_close_conn(c);
 		return;
 	}
-	if (ss_pgpool_connected(pool) == 0)
+	/* A session's transaction died with its connection: no reconnect,
+	 * since later statements would run outside that transaction. */
+	if (pool->session)
+		pool->session_lost = 1;
+	if (!ss_pgpool_accepting(pool))
 		ss_pgpool_fail_queue(pool, SS_ERR_DATABASE_UNAVAILABLE);
 	/* A failed job's callback may have closed the pool (and this timer). */
 	if (pool->closing) {
 		ss_pgpool_close_conn(c);
 		return;
 	}
+	if (pool->session)
+		return;
 	uv_timer_start(&c->timer, ss_pgconn_on_backoff, c->backoff_ms, 0);
 	c->backoff_ms *= 2;
 	if (c->backoff_ms > pool->reconnect_max_ms)
@@ -486,10 +505,10 @@ static void ss_pgpool_on_kick(uv_idle_t *h)
 	struct ss_pgpool *pool = h->data;
 
 	uv_idle_stop(h);
-	if (ss_pgpool_connected(pool) == 0)
+	if (!ss_pgpool_accepting(pool))
 		ss_pgpool_fail_queue(pool, SS_ERR_DATABASE_UNAVAILABLE);
 	else
-		ss_pgpool_dispatch(pool);
+		ss_pgpool_dispatch(pool); /* a session still connecting dispatches once up */
 }
 
 struct ss_pgpool *ss_pgpool_new(uv_loop_t *loop, const char *conninfo, int size,
@@ -531,6 +550,17 @@ struct ss_pgpool *ss_pgpool_new(uv_loop_t *loop, const char *conninfo, int size,
 	return pool;
 }
 
+struct ss_pgpool *ss_pgpool_new_session(uv_loop_t *loop, const char *conninfo,
+					uint64_t statement_timeout_ms)
+{
+	struct ss_pgpool *pool = ss_pgpool_new(loop, conninfo, 1, 1000, statement_timeout_ms);
+
+	/* Set before the loop runs again, so before any connection callback. */
+	if (pool != NULL)
+		pool->session = 1;
+	return pool;
+}
+
 int ss_pgpool_query(struct ss_pgpool *pool, const char *sql, int nparams,
 		    const char *const *params, ss_pg_cb cb, void *arg)
 {
@@ -539,7 +569,7 @@ int ss_pgpool_query(struct ss_pgpool *pool, const char *sql, int nparams,
 
 	if (pool->closing)
 		return SS_ERR_SHUTTING_DOWN;
-	if (ss_pgpool_connected(pool) == 0)
+	if (!ss_pgpool_accepting(pool))
 		return SS_ERR_DATABASE_UNAVAILABLE;
 	j = calloc(1, sizeof(*j));
 	if (j == NULL)

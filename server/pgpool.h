@@ -40,6 +40,17 @@ struct ss_pgpool *ss_pgpool_new(uv_loop_t *loop, const char *conninfo, int size,
 				uint64_t reconnect_max_ms, uint64_t statement_timeout_ms);
 
 /*
+ * A session: one connection of its own, for a sequence of statements that
+ * share one transaction (BEGIN ... COMMIT as separate queries, run in the
+ * order queued).  Queries may be queued while it connects.  If its
+ * connection fails, it never reconnects: every queued and later query
+ * fails with SS_ERR_DATABASE_UNAVAILABLE, and the server has rolled the
+ * transaction back.  Closed and freed like a pool.
+ */
+struct ss_pgpool *ss_pgpool_new_session(uv_loop_t *loop, const char *conninfo,
+					uint64_t statement_timeout_ms);
+
+/*
  * Queues one statement with text parameters (params[i] may be NULL for SQL
  * NULL; the strings are copied).  Returns 0 (cb will be called later, never
  * from inside this call) or SS_ERR_DATABASE_UNAVAILABLE / SS_ERR_SHUTTING_DOWN

@@ -127,7 +127,14 @@ static void million_rows_with_one_bad_row_apply_nothing(void **state)
 	assert_int_equal(db_count("SELECT count(*) FROM entity_versions "
 				  "WHERE record_id LIKE '91110101M%'"),
 			 0);
-	assert_int_equal(db_count("SELECT count(*) FROM import_rows_entity"), 0);
+	/* The refused import itself is on record, and audited with its outcome. */
+	assert_int_equal(db_count("SELECT count(*) FROM imports WHERE file_name = 'million.csv' "
+				  "AND status = 'failed' AND rows_total = 1000000 AND error_count = 1"),
+			 1);
+	assert_int_equal(db_count("SELECT count(*) FROM audit_events WHERE operation = "
+				  "'import.entity' AND outcome = 'failed' AND "
+				  "detail->>'file_name' = 'million.csv'"),
+			 1);
 	unlink(file);
 }
 

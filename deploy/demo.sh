@@ -18,7 +18,10 @@ Sets everything up and runs a real session:
   4. starts shuangsuid (log: var/log/shuangsuid.log);
   5. runs a scripted client session: ping, whoami for every office, a refused
      request (audited), an administrator disabling and re-enabling a district
-     office with reasons, and the auditor reading the audit trail;
+     office with reasons, a district importing its entity directory (and
+     re-importing it: no change), a refused Excel-mangled file, a change with
+     its history, a cross-district refusal, an XLSX export, working-day
+     arithmetic, and the auditor reading the audit trail;
   6. stops the server (and the database) cleanly.
 Ctrl-C stops everything cleanly at any point.  Safe to re-run.
 
@@ -143,6 +146,25 @@ as district-b-operator whoami && exit 1 || echo "(exit status $? as expected)"
 step "the administrator re-enables it, with a reason; a new version each time"
 as city-admin principal set-status district-b-operator active --reason "演示：新保管人已到岗 (demo: new key holder in post)"
 as city-admin principal list
+mkdir -p "$var/demo"
+"$bin/ss-gen-entities" 500 A 110101 >"$var/demo/dongcheng-entities.csv"
+first=$(sed -n 2p "$var/demo/dongcheng-entities.csv" | cut -d, -f1)
+step "district A imports its market-entity directory (500 rows, all or nothing)"
+as district-a-operator entity import "$var/demo/dongcheng-entities.csv" --reason "演示：年度名录导入"
+step "importing the same file again changes nothing"
+as district-a-operator entity import "$var/demo/dongcheng-entities.csv" --reason "演示：重复导入"
+step "a file with a code Excel turned into a number is refused, nothing applied"
+printf 'credit_code,name,division_code,risk_level,credit_class,status\n9.11101E+17,某公司,110101,low,B,active\n' >"$var/demo/mangled.csv"
+as district-a-operator entity import "$var/demo/mangled.csv" && exit 1 || echo "(exit status $? as expected)"
+step "district A raises one entity's risk level, with a reason: a new version"
+as district-a-operator entity set "$first" risk_level=high --reason "演示：投诉增多 (complaints)"
+as district-a-operator entity history "$first"
+step "district B may not read district A's records (refused, audited)"
+as district-b-operator entity get "$first" && exit 1 || echo "(exit status $? as expected)"
+step "district A exports its directory for Excel (codes kept as text)"
+as district-a-operator entity export -o "$var/demo/dongcheng-entities.xlsx"
+step "working days: the official calendar with 调休 (2026-09-18 + 3 working days)"
+as district-a-operator calendar add 2026-09-18 3
 step "the auditor reads the whole audit trail"
 as city-auditor audit list --all
 step "the same trail as JSON, for tools"
@@ -157,5 +179,6 @@ cat <<DONE
    server config       var/shuangsuid.ini
    client configs      var/clients/<office-role>/client.ini  (SHUANGSUI_CONFIG=... build/bin/shuangsui whoami)
    certificates        var/pki  (manifest: var/pki/principals.tsv, CRL: var/pki/ca/crl.pem)
+   demo files          var/demo  (the imported CSV, the exported XLSX)
    database            deploy/pg.sh start && deploy/pg.sh psql -c 'SELECT * FROM audit_events'
 DONE

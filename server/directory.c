@@ -660,24 +660,15 @@ void ss_handle_record_put(struct ss_request *req)
 
 	if (s == NULL)
 		return;
-	if (ss_validate_idempotency_key(req->env->idempotency_key) != 0) {
-		ss_request_fail(req, SS_ERR_BAD_REQUEST, "idempotency_key",
-				"a mutating request needs an idempotency key of 1 to 128 "
-				"printable ASCII characters",
-				"修改类请求需要 1 至 128 个可打印 ASCII 字符的幂等键");
+	if (ss_request_need_key(req) != 0)
 		return;
-	}
 	if (r->n_columns != r->n_values || r->n_columns == 0 || r->n_columns > s->ncols) {
 		ss_request_fail(req, SS_ERR_BAD_REQUEST, "record_put.values",
 				"columns and values must pair up", "列与值的数量必须一致");
 		return;
 	}
-	if (ss_validate_text(r->reason, 2, 500) != 0) {
-		ss_request_fail(req, SS_ERR_BAD_REQUEST, "record_put.reason",
-				"a reason of 2 to 500 characters is required",
-				"必须填写 2 至 500 个字符的理由");
+	if (ss_request_need_reason(req, r->reason, "record_put.reason") != 0)
 		return;
-	}
 	p = calloc(1, sizeof(*p));
 	if (p == NULL || (p->values = calloc(s->ncols, sizeof(char *))) == NULL) {
 		free(p);
@@ -816,14 +807,10 @@ void ss_handle_calendar_override(struct ss_request *req)
 	const char *params[5];
 	int32_t day;
 
-	if (ss_calendar_date(req, o->date, "calendar_override.date", &day) != 0)
+	if (ss_request_need_key(req) != 0 ||
+	    ss_calendar_date(req, o->date, "calendar_override.date", &day) != 0 ||
+	    ss_request_need_reason(req, o->reason, "calendar_override.reason") != 0)
 		return;
-	if (ss_validate_text(o->reason, 2, 500) != 0) {
-		ss_request_fail(req, SS_ERR_BAD_REQUEST, "calendar_override.reason",
-				"a reason of 2 to 500 characters is required",
-				"必须填写 2 至 500 个字符的理由");
-		return;
-	}
 	params[0] = req->conn->principal.id;
 	params[1] = o->date;
 	params[2] = o->off_day ? "t" : "f";

@@ -123,6 +123,27 @@ int ss_request_query(struct ss_request *req, const char *sql, int n, const char 
 	return rc;
 }
 
+int ss_request_need_key(struct ss_request *req)
+{
+	if (ss_validate_idempotency_key(req->env->idempotency_key) == 0)
+		return 0;
+	ss_request_fail(req, SS_ERR_BAD_REQUEST, "idempotency_key",
+			"a mutating request needs an idempotency key of 1 to 128 printable ASCII "
+			"characters",
+			"修改类请求需要 1 至 128 个可打印 ASCII 字符的幂等键");
+	return -1;
+}
+
+int ss_request_need_reason(struct ss_request *req, const char *reason, const char *field)
+{
+	if (ss_validate_text(reason, 2, 500) == 0)
+		return 0;
+	ss_request_fail(req, SS_ERR_BAD_REQUEST, field,
+			"a reason of 2 to 500 characters (valid UTF-8) is required",
+			"必须填写 2 至 500 个字符的理由（UTF-8）");
+	return -1;
+}
+
 int64_t ss_now_ms(void)
 {
 	struct timeval tv;
@@ -482,13 +503,8 @@ static void ss_handle_principal_set_status(struct ss_request *req)
 	const Shuangsui__V1__PrincipalSetStatusRequest *r = req->env->principal_set_status;
 	const char *params[6];
 
-	if (ss_validate_idempotency_key(req->env->idempotency_key) != 0) {
-		ss_request_fail(req, SS_ERR_BAD_REQUEST, "idempotency_key",
-				"a mutating request needs an idempotency key of 1 to 128 "
-				"printable ASCII characters",
-				"修改类请求需要 1 至 128 个可打印 ASCII 字符的幂等键");
+	if (ss_request_need_key(req) != 0)
 		return;
-	}
 	if (ss_validate_principal_id(r->principal_id) != 0) {
 		ss_request_fail(req, SS_ERR_BAD_REQUEST, "principal_set_status.principal_id",
 				"a principal id is 2 to 64 characters: a-z, 0-9, '.', '_', '-'",
@@ -501,12 +517,8 @@ static void ss_handle_principal_set_status(struct ss_request *req)
 				"状态必须是 active（启用）或 disabled（停用）");
 		return;
 	}
-	if (ss_validate_text(r->reason, 2, 500) != 0) {
-		ss_request_fail(req, SS_ERR_BAD_REQUEST, "principal_set_status.reason",
-				"a reason of 2 to 500 characters (valid UTF-8) is required",
-				"必须填写 2 至 500 个字符的理由（UTF-8）");
+	if (ss_request_need_reason(req, r->reason, "principal_set_status.reason") != 0)
 		return;
-	}
 	params[0] = req->conn->principal.id;
 	params[1] = req->env->idempotency_key;
 	params[2] = req->sha256;

@@ -324,12 +324,8 @@ void ss_handle_import_begin(struct ss_request *req)
 				"须提供 1 至 200 列的表头、不超过 255 个字符的文件名及可选的 SHA-256");
 		return;
 	}
-	if (ss_validate_text(ib->reason, 2, 500) != 0) {
-		ss_request_fail(req, SS_ERR_BAD_REQUEST, "import_begin.reason",
-				"a reason of 2 to 500 characters is required",
-				"必须填写 2 至 500 个字符的理由");
+	if (ss_request_need_reason(req, ib->reason, "import_begin.reason") != 0)
 		return;
-	}
 	imp = calloc(1, sizeof(*imp));
 	if (imp == NULL || (imp->reason = strdup(ib->reason)) == NULL) {
 		free(imp);

@@ -123,6 +123,11 @@ int ss_request_query(struct ss_request *req, const char *sql, int n, const char 
 void ss_request_refuse(struct ss_request *req, int err, const char *field, const char *detail_en,
 		       const char *detail_zh);
 
+/* Checks a mutating request's idempotency key / a reason (2..500 characters);
+ * on failure answers req (BAD_REQUEST naming the field) and returns -1. */
+int ss_request_need_key(struct ss_request *req);
+int ss_request_need_reason(struct ss_request *req, const char *reason, const char *field);
+
 /* Milliseconds since the epoch. */
 int64_t ss_now_ms(void);
 

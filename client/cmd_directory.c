@@ -685,11 +685,8 @@ static int dir_import_begin(struct dir_import *im, const struct dir_opts *o, con
 static int dir_import_report(struct dir_import *im, const Shuangsui__V1__ImportReport *r,
 			     const char *path)
 {
-	size_t i, n;
+	size_t i, n = json_object_array_length(im->errors);
 
-	for (i = 0; i < r->n_errors; i++)
-		dir_import_add_error(im, r->errors[i]);
-	n = json_object_array_length(im->errors);
 	if (im->cli->json) {
 		struct json_object *j = json_object_new_object();
 

@@ -222,10 +222,27 @@ static int ss_dir_records(struct ss_request *req, const struct ss_dirschema *s, 
 
 /* ---- list / export ---- */
 
-struct ss_dir_query_ctx {
-	const struct ss_dirschema *schema;
-	uint32_t limit;
-};
+/*
+ * How many of res's rows fit in one reply frame of max bytes (at least one):
+ * a page of wide records is cut short, and the client asks for the rest.
+ */
+static size_t ss_dir_rows_that_fit(const struct ss_dirschema *s, PGresult *res, uint32_t max)
+{
+	size_t budget = max > 8192 ? max - 4096 : max / 2, used = 64, n = 0;
+	int rows = PQntuples(res), r, c;
+
+	for (r = 0; r < rows; r++) {
+		size_t row = 32;
+
+		for (c = 0; c < 5 + (int)s->ncols; c++)
+			row += (size_t)PQgetlength(res, r, c) + 3;
+		if (n > 0 && used + row > budget)
+			break;
+		used += row;
+		n++;
+	}
+	return n;
+}
 
 static void ss_dir_queried(void *arg, int err, PGresult *res)
 {
@@ -243,7 +260,7 @@ static void ss_dir_queried(void *arg, int err, PGresult *res)
 		ss_request_fail_db(req, err, res);
 		return;
 	}
-	n = (size_t)PQntuples(res);
+	n = ss_dir_rows_that_fit(s, res, req->conn->srv->cfg->max_frame_size);
 	cols = ss_dir_columns(s);
 	if (cols == NULL || ss_dir_records(req, s, res, n, &recs, &ptrs) != 0) {
 		free(cols);
@@ -254,7 +271,9 @@ static void ss_dir_queried(void *arg, int err, PGresult *res)
 	qr.columns = cols;
 	qr.n_records = n;
 	qr.records = ptrs;
-	qr.next_after_record_id = (n > 0 && n == limit) ? recs[n - 1].record_id : "";
+	/* A page cut short to fit a frame, or a full page: there may be more. */
+	qr.next_after_record_id =
+		(n > 0 && (n == limit || n < (size_t)PQntuples(res))) ? recs[n - 1].record_id : "";
 	reply.body_case = SHUANGSUI__V1__ENVELOPE__BODY_DIRECTORY_QUERY_REPLY;
 	reply.directory_query_reply = &qr;
 	ss_request_reply(req, &reply);
@@ -262,11 +281,51 @@ static void ss_dir_queried(void *arg, int err, PGresult *res)
 	free(cols);
 }
 
+/*
+ * A filter's value in normalized form (yes/no and enumeration labels become
+ * codes); a division column takes a prefix of digits.  Answers req and
+ * returns -1 when the value cannot match anything.
+ */
+static int ss_dir_filter_value(struct ss_request *req, const struct ss_column *c, const char *in,
+			       char **out)
+{
+	struct ss_cell_error e;
+	int abolished;
+	size_t i, n = strlen(in);
+
+	if (c->type == SS_COL_DIVISION) {
+		for (i = 0; i < n; i++)
+			if (in[i] < '0' || in[i] > '9')
+				break;
+		if (n >= 1 && n <= 6 && i == n && (*out = strdup(in)) != NULL)
+			return 0;
+		ss_request_fail(req, SS_ERR_BAD_REQUEST, "directory_query.filters",
+				"a division filter is 1 to 6 digits (a code or its prefix)",
+				"行政区划筛选须为 1 至 6 位数字（代码或其前缀）");
+		return -1;
+	}
+	if (c->type != SS_COL_BOOL && c->type != SS_COL_ENUM) {
+		*out = strdup(in);
+		if (*out != NULL)
+			return 0;
+		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
+		return -1;
+	}
+	if (ss_cell_normalize(c, req->conn->srv->divisions, in, out, &abolished, &e) == 0 &&
+	    *out != NULL)
+		return 0;
+	free(*out);
+	*out = NULL;
+	ss_request_fail(req, SS_ERR_BAD_REQUEST, "directory_query.filters", e.en, e.zh);
+	return -1;
+}
+
 void ss_handle_directory_query(struct ss_request *req)
 {
 	const Shuangsui__V1__DirectoryQuery *dq = req->env->directory_query;
 	const struct ss_dirschema *s = ss_dir_lookup(req, dq->directory, "directory_query.directory");
 	const char *params[3 + 32];
+	char *filter_values[16] = {0};
 	char prefix[7], as_of[64], limit[16];
 	const char *scope;
 	struct ss_sql q = {0};
@@ -310,7 +369,12 @@ void ss_handle_directory_query(struct ss_request *req)
 					"unknown filter column", "未知的筛选列");
 			return;
 		}
-		params[np++] = f->value ? f->value : "";
+		if (ss_dir_filter_value(req, &s->cols[col], f->value ? f->value : "",
+					&filter_values[i]) != 0) {
+			free(q.s);
+			return;
+		}
+		params[np++] = filter_values[i];
 		if (s->cols[col].type == SS_COL_DIVISION)
 			ss_sql_add(&q, " AND v.%s LIKE $%d || '%%'", s->cols[col].name, np);
 		else if (s->cols[col].type == SS_COL_BOOL)
@@ -319,13 +383,13 @@ void ss_handle_directory_query(struct ss_request *req)
 			ss_sql_add(&q, " AND v.%s::text = $%d", s->cols[col].name, np);
 	}
 	ss_sql_add(&q, " ORDER BY v.record_id LIMIT $3::integer");
-	if (q.failed) {
-		free(q.s);
+	if (q.failed)
 		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
-		return;
-	}
-	ss_request_query(req, q.s, np, params, ss_dir_queried);
+	else
+		ss_request_query(req, q.s, np, params, ss_dir_queried);
 	free(q.s);
+	for (i = 0; i < dq->n_filters; i++)
+		free(filter_values[i]);
 }
 
 /* ---- one record, and its history ---- */
@@ -685,8 +749,16 @@ void ss_handle_record_put(struct ss_request *req)
 		int col = ss_dirschema_column(s, r->columns[i]);
 
 		if (col >= 0 && ((size_t)col == s->key_col || (size_t)col == s->key_col2)) {
+			struct ss_cell_error e;
+			int abolished;
+
 			free(p->values[col]);
-			p->values[col] = strdup(r->values[i]);
+			p->values[col] = NULL;
+			if (ss_cell_normalize(&s->cols[col], req->conn->srv->divisions, r->values[i],
+					      &p->values[col], &abolished, &e) != 0) {
+				ss_request_fail(req, SS_ERR_BAD_REQUEST, "record_put.values", e.en, e.zh);
+				return;
+			}
 		}
 	}
 	p->record_id = ss_record_id(s, p->values);
@@ -732,7 +804,11 @@ static void ss_calendar_reply(struct ss_request *req, const char *date, int work
 static int ss_calendar_date(struct ss_request *req, const char *iso, const char *field,
 			    int32_t *day)
 {
-	if (iso != NULL && ss_date_parse(iso, day) == 0)
+	int provisional;
+
+	/* Parsed, and within the calendar's years (1990..2100). */
+	if (iso != NULL && ss_date_parse(iso, day) == 0 &&
+	    ss_calendar_is_workday(req->conn->srv->calendar, *day, &provisional) >= 0)
 		return 0;
 	ss_request_fail(req, SS_ERR_BAD_REQUEST, field, "a date YYYY-MM-DD between 1990 and 2100",
 			"须为 1990 至 2100 年之间的日期（YYYY-MM-DD）");

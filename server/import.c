@@ -31,6 +31,7 @@
 #define SS_IMPORT_MAX_HEADER 200
 #define SS_IMPORT_MAX_ERRORS_PER_CHUNK 10000
 #define SS_IMPORT_VALUE_SHOWN 120 /* bytes of a bad value echoed back */
+#define SS_IMPORT_REPLY_BUDGET (768u * 1024) /* bytes of errors in one reply (frames are 1 MiB) */
 #define SS_IMPORT_IDSET_MAX (8u << 20) /* beyond this, repeats are caught by the primary key */
 
 /*
@@ -385,6 +386,7 @@ struct ss_import_chunk {
 	Shuangsui__V1__RowError *errors;
 	Shuangsui__V1__RowError **ptrs;
 	size_t nerrors;
+	size_t error_bytes;
 	uint32_t accepted;
 };
 
@@ -447,18 +449,35 @@ static void ss_import_chunk_reply(struct ss_request *req)
 	ss_request_reply(req, &reply);
 }
 
+/* A copy of s cut to at most max bytes without splitting a UTF-8 character. */
+static char *ss_import_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	return strndup(s, n);
+}
+
 static int ss_import_error(struct ss_import_chunk *k, uint64_t line, const char *column,
 			   const char *value, const char *en, const char *zh)
 {
 	Shuangsui__V1__RowError *e;
+	size_t size = 32 + strlen(column) + SS_IMPORT_VALUE_SHOWN + strlen(en) + strlen(zh);
 
-	if (k->nerrors >= SS_IMPORT_MAX_ERRORS_PER_CHUNK)
-		return 0; /* counted, not echoed */
+	/* Every error is counted; those that fit in the reply are also echoed. */
+	if (k->nerrors >= SS_IMPORT_MAX_ERRORS_PER_CHUNK ||
+	    k->error_bytes + size > SS_IMPORT_REPLY_BUDGET)
+		return 0;
+	k->error_bytes += size;
 	e = &k->errors[k->nerrors];
 	shuangsui__v1__row_error__init(e);
 	e->line = line;
 	e->column = (char *)column;
-	e->value = strndup(value ? value : "", SS_IMPORT_VALUE_SHOWN);
+	e->value = ss_import_cut(value ? value : "", SS_IMPORT_VALUE_SHOWN);
 	e->message_en = strdup(en);
 	e->message_zh = strdup(zh);
 	k->nerrors++;
@@ -657,6 +676,7 @@ static void ss_import_looked_up(void *arg, int err, PGresult *res)
 	if (rc != 0) {
 		free(buf);
 		imp->chunks_in_flight--;
+		imp->errors++;
 		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
 		return;
 	}
@@ -714,6 +734,7 @@ void ss_handle_import_chunk(struct ss_request *req)
 	}
 	k = ss_import_chunk_new(imp, ch->n_rows);
 	if (k == NULL) {
+		imp->errors++;
 		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
 		return;
 	}
@@ -748,6 +769,7 @@ void ss_handle_import_chunk(struct ss_request *req)
 	}
 	imp->rows += ch->n_rows;
 	if (rc < 0) {
+		imp->errors++; /* a chunk not fully processed: the import cannot apply */
 		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
 		return;
 	}
@@ -757,6 +779,7 @@ void ss_handle_import_chunk(struct ss_request *req)
 	}
 	ids = ss_import_id_array(k);
 	if (ids == NULL) {
+		imp->errors++;
 		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
 		return;
 	}

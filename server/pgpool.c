@@ -320,10 +320,11 @@ static void ss_pgconn_complete(struct ss_pgconn *c)
 		   PQresultStatus(res) != PGRES_TUPLES_OK) {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
-		/* Class 08 (connection) and 57P (operator intervention) mean the
-		 * database went away, not that the statement was wrong. */
+		/* Class 08 (connection) and 57 (operator intervention, including a
+		 * statement timeout while waiting for a lock) mean "not now", not
+		 * that the statement was wrong: the caller may retry later. */
 		if (PQstatus(c->pg) == CONNECTION_BAD || state == NULL ||
-		    strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+		    strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0)
 			err = SS_ERR_DATABASE_UNAVAILABLE;
 		else
 			err = SS_ERR_INTERNAL;

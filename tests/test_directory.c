@@ -300,6 +300,39 @@ static void export_and_reimport_change_nothing(void **state)
 	}
 }
 
+static void wide_records_are_paged_to_fit_frames(void **state)
+{
+	const char *file = path_in_srv("wide.csv");
+	char args[1024], name[700];
+	FILE *f = fopen(file, "w");
+	unsigned i;
+
+	/* 6000 records of about 700 bytes: a 5000-record page would be ~3 MB. */
+	assert_non_null(f);
+	memset(name, 0, sizeof(name));
+	for (i = 0; i < 39; i++) /* 195 characters + a number: just under the 200 allowed */
+		strcat(name, "宽记录名称");
+	fputs("credit_code,name,division_code,risk_level,credit_class,status\n", f);
+	for (i = 1; i <= 6000; i++) {
+		char code[19];
+
+		uscc(code, "110101", 'W', i);
+		fprintf(f, "%s,%s%u,110101,low,B,active\n", code, name, i);
+	}
+	fclose(f);
+	snprintf(args, sizeof(args), "entity import %s", file);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	snprintf(args, sizeof(args), "--json entity export -o %s", path_in_srv("wide-out.csv"));
+	assert_int_equal(th_cli(&srv, "city-auditor", "C.UTF-8", args, out, sizeof(out)), 0);
+	assert_true(db_count("SELECT count(*) FROM entity_current") >= 6000);
+	assert_non_null(strstr(out, "\"rows\":"));
+	{
+		long rows = atol(strstr(out, "\"rows\":") + 7);
+
+		assert_int_equal(rows, db_count("SELECT count(*) FROM entity_current"));
+	}
+}
+
 static void calendar_counts_official_working_days(void **state)
 {
 	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", "calendar add 2026-09-18 3",
@@ -336,6 +369,7 @@ int main(void)
 		cmocka_unit_test(district_a_cannot_read_or_write_district_b_rows),
 		cmocka_unit_test(risk_changed_today_reads_old_value_as_of_yesterday),
 		cmocka_unit_test(export_and_reimport_change_nothing),
+		cmocka_unit_test(wide_records_are_paged_to_fit_frames),
 		cmocka_unit_test(calendar_counts_official_working_days),
 		cmocka_unit_test(server_stops_cleanly),
 	};

@@ -222,28 +222,6 @@ static int ss_dir_records(struct ss_request *req, const struct ss_dirschema *s, 
 
 /* ---- list / export ---- */
 
-/*
- * How many of res's rows fit in one reply frame of max bytes (at least one):
- * a page of wide records is cut short, and the client asks for the rest.
- */
-static size_t ss_dir_rows_that_fit(const struct ss_dirschema *s, PGresult *res, uint32_t max)
-{
-	size_t budget = max > 8192 ? max - 4096 : max / 2, used = 64, n = 0;
-	int rows = PQntuples(res), r, c;
-
-	for (r = 0; r < rows; r++) {
-		size_t row = 32;
-
-		for (c = 0; c < 5 + (int)s->ncols; c++)
-			row += (size_t)PQgetlength(res, r, c) + 3;
-		if (n > 0 && used + row > budget)
-			break;
-		used += row;
-		n++;
-	}
-	return n;
-}
-
 static void ss_dir_queried(void *arg, int err, PGresult *res)
 {
 	struct ss_request *req = arg;
@@ -260,7 +238,7 @@ static void ss_dir_queried(void *arg, int err, PGresult *res)
 		ss_request_fail_db(req, err, res);
 		return;
 	}
-	n = ss_dir_rows_that_fit(s, res, req->conn->srv->cfg->max_frame_size);
+	n = (size_t)ss_rows_that_fit(res, 5 + (int)s->ncols, req->conn->srv->cfg->max_frame_size);
 	cols = ss_dir_columns(s);
 	if (cols == NULL || ss_dir_records(req, s, res, n, &recs, &ptrs) != 0) {
 		free(cols);
@@ -311,12 +289,17 @@ static int ss_dir_filter_value(struct ss_request *req, const struct ss_column *c
 		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
 		return -1;
 	}
-	if (ss_cell_normalize(c, req->conn->srv->divisions, in, out, &abolished, &e) == 0 &&
-	    *out != NULL)
+	int rc = ss_cell_normalize(c, req->conn->srv->divisions, in, out, &abolished, &e);
+
+	if (rc == 0 && *out != NULL)
 		return 0;
 	free(*out);
 	*out = NULL;
-	ss_request_fail(req, SS_ERR_BAD_REQUEST, "directory_query.filters", e.en, e.zh);
+	if (rc == 0) /* an empty value of an optional column: matches nothing */
+		ss_request_fail(req, SS_ERR_BAD_REQUEST, "directory_query.filters",
+				"a filter needs a value", "筛选条件须有值");
+	else
+		ss_request_fail(req, SS_ERR_BAD_REQUEST, "directory_query.filters", e.en, e.zh);
 	return -1;
 }
 
@@ -652,16 +635,18 @@ static int ss_put_merge(struct ss_request *req, struct ss_put *p, int have_curre
 					"unknown column", "未知的列");
 			return -1;
 		}
-		if (have_current && ((size_t)col == s->key_col || (size_t)col == s->key_col2) &&
-		    p->values[col] != NULL && strcmp(p->values[col], r->values[i]) != 0) {
-			ss_request_fail(req, SS_ERR_BAD_REQUEST, "record_put.columns",
-					"the identifying column of a record cannot change",
-					"记录的标识列不能修改");
-			return -1;
-		}
 		if (ss_cell_normalize(&s->cols[col], req->conn->srv->divisions, r->values[i], &v,
 				      &abolished, &e) != 0) {
 			ss_request_fail(req, SS_ERR_BAD_REQUEST, "record_put.values", e.en, e.zh);
+			return -1;
+		}
+		/* Compared normalized: " INS-0001 " names the same record as "INS-0001". */
+		if (have_current && ((size_t)col == s->key_col || (size_t)col == s->key_col2) &&
+		    p->values[col] != NULL && (v == NULL || strcmp(p->values[col], v) != 0)) {
+			free(v);
+			ss_request_fail(req, SS_ERR_BAD_REQUEST, "record_put.columns",
+					"the identifying column of a record cannot change",
+					"记录的标识列不能修改");
 			return -1;
 		}
 		free(p->values[col]);

@@ -342,6 +342,24 @@ static void ss_handle_whoami(struct ss_request *req)
 
 /* ---- audit log ---- */
 
+int ss_rows_that_fit(PGresult *res, int ncols, uint32_t max)
+{
+	size_t budget = max > 8192 ? max - 4096 : max / 2, used = 64;
+	int rows = PQntuples(res), r, c, n = 0;
+
+	for (r = 0; r < rows; r++) {
+		size_t row = 48; /* field keys, lengths and the message header */
+
+		for (c = 0; c < ncols; c++)
+			row += (size_t)PQgetlength(res, r, c) + 3;
+		if (n > 0 && used + row > budget)
+			break;
+		used += row;
+		n++;
+	}
+	return n;
+}
+
 static void ss_audit_listed(void *arg, int err, PGresult *res)
 {
 	struct ss_request *req = arg;
@@ -356,7 +374,7 @@ static void ss_audit_listed(void *arg, int err, PGresult *res)
 		ss_request_fail_db(req, err, res);
 		return;
 	}
-	n = PQntuples(res);
+	n = ss_rows_that_fit(res, 8, req->conn->srv->cfg->max_frame_size);
 	if (n > 0) {
 		events = calloc((size_t)n, sizeof(*events));
 		ptrs = calloc((size_t)n, sizeof(*ptrs));
@@ -383,7 +401,9 @@ static void ss_audit_listed(void *arg, int err, PGresult *res)
 	}
 	ar.n_events = (size_t)n;
 	ar.events = ptrs;
-	ar.next_after_id = (n > 0 && (uint32_t)n == limit) ? events[n - 1].id : 0;
+	/* A full page, or one cut short to fit a frame: the client asks again. */
+	ar.next_after_id =
+		(n > 0 && ((uint32_t)n == limit || n < PQntuples(res))) ? events[n - 1].id : 0;
 	reply.body_case = SHUANGSUI__V1__ENVELOPE__BODY_AUDIT_LIST_REPLY;
 	reply.audit_list_reply = &ar;
 	ss_request_reply(req, &reply);

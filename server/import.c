@@ -271,9 +271,15 @@ static void ss_import_locked(void *arg, int err, PGresult *res)
 
 static void ss_import_began(void *arg, int err, PGresult *res)
 {
-	/* BEGIN is answered by the lock's callback; only its failure counts here. */
-	if (err != 0)
-		ss_log(SS_LOG_DEBUG, "import BEGIN failed");
+	struct ss_request *req = arg;
+
+	/* The lock's callback answers the request.  Without BEGIN the rows
+	 * would commit one COPY at a time: an import that failed to begin
+	 * counts an error, so it writes nothing and can only roll back. */
+	if (err != 0) {
+		((struct ss_import *)req->work)->errors++;
+		ss_warn("import: BEGIN failed: %s", res ? PQresultErrorMessage(res) : ss_err_str(err));
+	}
 }
 
 static void ss_import_opened(void *arg, int err, PGresult *res)
@@ -318,7 +324,9 @@ void ss_handle_import_begin(struct ss_request *req)
 	}
 	if (ib->n_header == 0 || ib->n_header > SS_IMPORT_MAX_HEADER ||
 	    ss_validate_text(ib->file_name, 0, 255) != 0 ||
-	    (ib->file_sha256[0] != '\0' && strlen(ib->file_sha256) != 64)) {
+	    (ib->file_sha256[0] != '\0' &&
+	     (strlen(ib->file_sha256) != 64 ||
+	      strspn(ib->file_sha256, "0123456789abcdef") != 64))) {
 		ss_request_fail(req, SS_ERR_BAD_REQUEST, "import_begin",
 				"a header of 1..200 cells, a file name of at most 255 characters and "
 				"an optional 64-hex SHA-256 are required",

@@ -128,6 +128,13 @@ void ss_request_refuse(struct ss_request *req, int err, const char *field, const
 int ss_request_need_key(struct ss_request *req);
 int ss_request_need_reason(struct ss_request *req, const char *reason, const char *field);
 
+/*
+ * How many of res's rows (ncols columns each) fit in one reply frame of max
+ * bytes — at least one.  Pages are cut short to fit, and the client asks for
+ * the rest with the cursor.
+ */
+int ss_rows_that_fit(PGresult *res, int ncols, uint32_t max);
+
 /* Milliseconds since the epoch. */
 int64_t ss_now_ms(void);
 

@@ -333,6 +333,64 @@ static void wide_records_are_paged_to_fit_frames(void **state)
 	}
 }
 
+static void inspectors_items_and_conflicts_import_with_their_rules(void **state)
+{
+	const char *insp = path_in_srv("inspectors.csv");
+	const char *items = path_in_srv("items.csv");
+	const char *conf = path_in_srv("conflicts.csv");
+	char args[1024];
+	FILE *f = fopen(insp, "w");
+
+	/* Inspectors: Chinese headers, dates in two spellings, lists with 、, experts. */
+	assert_non_null(f);
+	fputs("人员编号,姓名,性别,所属部门,执法证号,执法证有效期起,执法证有效期止,执法类别,管辖区域,状态,专家库成员\n",
+	      f);
+	fputs("INS-0001,王一,男,东城区住建局,ZF11010100001,2024-01-01,2028-12-31,建筑市场、工程质量,110101,在岗,否\n", f);
+	fputs("INS-0002,李二,女,东城区住建局,ZF11010100002,2024/01/01,2028/12/31,房地产,110101,在岗,是\n", f);
+	fclose(f);
+	snprintf(args, sizeof(args), "--json inspector import %s", insp);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"new\":2"));
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8",
+				"--json inspector get INS-0002", out, sizeof(out)),
+			 0);
+	assert_non_null(strstr(out, "\"certificate_valid_to\":\"2028-12-31\""));
+	assert_non_null(strstr(out, "\"is_expert\":\"t\""));
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8",
+				"--json inspector get INS-0001", out, sizeof(out)),
+			 0);
+	assert_non_null(strstr(out, "\"categories\":\"建筑市场;工程质量\""));
+
+	/* The item list belongs to the legal office: a district may not change it. */
+	f = fopen(items, "w");
+	assert_non_null(f);
+	fputs("item_code,name,legal_basis,department,method,category,object_types,enforcement_category,status\n", f);
+	fputs("SX-001,建筑施工企业资质检查,《建筑业企业资质管理规定》,市住建局,实地检查,重点,建筑施工企业,建筑市场,有效\n", f);
+	fclose(f);
+	snprintf(args, sizeof(args), "item import %s", items);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 4);
+	assert_non_null(strstr(out, "permission denied"));
+	assert_int_equal(th_cli(&srv, "city-legal", "C.UTF-8", args, out, sizeof(out)), 0);
+	/* Everyone reads it. */
+	assert_int_equal(th_cli(&srv, "district-b-operator", "C.UTF-8", "--json item get SX-001",
+				out, sizeof(out)),
+			 0);
+	assert_non_null(strstr(out, "\"category\":\"key\""));
+
+	/* A declared conflict of interest, keyed by inspector and object. */
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fputs("inspector_id,object_id,division_code,relationship,source,status\n", f);
+	fputs("INS-0001,91110101A00000001N,110101,配偶任该企业股东,本人申报,有效\n", f);
+	fclose(f);
+	snprintf(args, sizeof(args), "conflict import %s", conf);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8",
+				"--json conflict get 'INS-0001|91110101A00000001N'", out, sizeof(out)),
+			 0);
+	assert_non_null(strstr(out, "\"source\":\"declared\""));
+}
+
 static void calendar_counts_official_working_days(void **state)
 {
 	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", "calendar add 2026-09-18 3",
@@ -370,6 +428,7 @@ int main(void)
 		cmocka_unit_test(risk_changed_today_reads_old_value_as_of_yesterday),
 		cmocka_unit_test(export_and_reimport_change_nothing),
 		cmocka_unit_test(wide_records_are_paged_to_fit_frames),
+		cmocka_unit_test(inspectors_items_and_conflicts_import_with_their_rules),
 		cmocka_unit_test(calendar_counts_official_working_days),
 		cmocka_unit_test(server_stops_cleanly),
 	};

@@ -490,3 +490,15 @@ int ss_server_listen(struct ss_server *srv)
 	ss_info("listening on %s port %d", srv->cfg->listen, srv->cfg->port);
 	return 0;
 }
+
+void ss_server_end_sessions(struct ss_server *srv, const char *principal_id)
+{
+	struct ss_conn *c;
+
+	for (c = srv->conns; c != NULL; c = c->next)
+		if (c->hello_done && !c->closing && c->principal.id != NULL &&
+		    strcmp(c->principal.id, principal_id) == 0) {
+			ss_info("%s: %s was disabled; ending its session", c->peer, principal_id);
+			ss_conn_close(c);
+		}
+}

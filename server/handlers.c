@@ -515,7 +515,18 @@ static void ss_principal_status_set(void *arg, int err, PGresult *res)
 	sr.principal = &rec;
 	reply.body_case = SHUANGSUI__V1__ENVELOPE__BODY_PRINCIPAL_SET_STATUS_REPLY;
 	reply.principal_set_status_reply = &sr;
-	ss_request_reply(req, &reply);
+	{
+		struct ss_server *srv = req->conn->srv;
+		char target[80];
+		int disabled = strcmp(rec.status, "disabled") == 0;
+
+		snprintf(target, sizeof(target), "%s", p.principal_id);
+		ss_request_reply(req, &reply);
+		/* A disabled principal keeps no open session: its role was read at
+		 * Hello, so its sessions end now rather than at its next Hello. */
+		if (disabled)
+			ss_server_end_sessions(srv, target);
+	}
 }
 
 static void ss_handle_principal_set_status(struct ss_request *req)

@@ -92,6 +92,9 @@ int ss_server_listen(struct ss_server *srv);
 /* Begins the graceful stop (SIGTERM): see docs/protocol.md §7. */
 void ss_server_drain(struct ss_server *srv);
 
+/* Closes every session of principal_id (after their queued replies). */
+void ss_server_end_sessions(struct ss_server *srv, const char *principal_id);
+
 /* Queues one packed frame for the peer (takes ownership of frame). */
 void ss_conn_send(struct ss_conn *c, uint8_t *frame, size_t len);
 

@@ -429,11 +429,17 @@ static void disabled_principal_is_told_why_then_closed(void **state)
 	SsEnvelope *r;
 	int ok;
 
+	struct th_client *before = th_client_session(srv.port, "district-b-operator");
+
 	assert_non_null(admin);
+	assert_non_null(before);
 	r = set_status_of(admin, "district-b-operator", "disabled");
 	assert_non_null(r);
 	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_PRINCIPAL_SET_STATUS_REPLY);
 	th_free(r);
+	/* The session it already had ends too: its role was read at Hello. */
+	assert_true(th_closed_within(before, 3000));
+	th_client_close(before);
 	c = th_client_connect(srv.port, th_client_cert("district-b-operator"),
 			      th_client_key("district-b-operator"), 0, &ok);
 	assert_true(ok);

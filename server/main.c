@@ -19,6 +19,7 @@
 #include "data.h"
 #include "migrate.h"
 #include "sd_notify.h"
+#include "signature.h"
 #include "server.h"
 #include "ss_error.h"
 #include "ss_log.h"
@@ -33,6 +34,8 @@ static void ss_usage(FILE *f)
 		"  migrate        apply pending SQL migrations and exit\n"
 		"  principal-add  register a client certificate as a principal (--help)\n"
 		"  check-config   load and check the configuration, then exit\n"
+		"  keygen FILE    create the draw-signing key (Ed25519) in FILE, exclusively,\n"
+		"                 mode 0600, and print its public key and key id\n"
 		"\n"
 		"Options:\n"
 		"  -c, --config FILE   INI configuration file\n"
@@ -229,6 +232,37 @@ static int ss_run(struct ss_server *srv)
 	return srv->exit_code;
 }
 
+/*
+ * keygen FILE: the randomness service's signing key.  The file is created
+ * exclusively (an existing key is never replaced) with mode 0600; the key is
+ * loaded back, which re-derives and compares its public key, before the
+ * public key is printed for auditors.
+ */
+static int ss_keygen(int argc, char **argv)
+{
+	struct ss_key *key = NULL;
+	char pub[SS_SIG_PUBLIC_KEY_STR_LEN + 1];
+	char id[2 * SS_SIG_KEY_ID_LEN + 1];
+	int rc;
+
+	if (argc != 2) {
+		ss_error("usage: shuangsuid keygen FILE");
+		return 2;
+	}
+	rc = ss_key_generate(argv[1], NULL);
+	if (rc == 0)
+		rc = ss_key_load(argv[1], &key);
+	if (rc != 0) {
+		ss_error("keygen %s: %s", argv[1], ss_err_str(rc));
+		return 1;
+	}
+	ss_key_public_string(key, pub);
+	sodium_bin2hex(id, sizeof(id), ss_key_id(key), SS_SIG_KEY_ID_LEN);
+	printf("public key: %s\nkey id: %s\nkey file: %s (mode 0600)\n", pub, id, argv[1]);
+	ss_key_free(key);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -282,6 +316,8 @@ int main(int argc, char **argv)
 		rc = srv.cfg->db_conninfo == NULL
 			     ? (ss_error("database.conninfo is required"), 2)
 			     : ss_admin_principal_add(srv.cfg, argc - optind, argv + optind);
+	} else if (strcmp(cmd, "keygen") == 0) {
+		rc = ss_keygen(argc - optind, argv + optind);
 	} else if (strcmp(cmd, "check-config") == 0) {
 		rc = ss_config_check(srv.cfg) == 0 ? 0 : 2;
 	} else {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -99,6 +100,21 @@ static void server_stops_cleanly_on_sigterm(void **state)
 	assert_true(th_server_log_contains(&srv, "stopped"));
 }
 
+static void keygen_creates_the_signing_key_exclusively_with_mode_0600(void **state)
+{
+	char key[512], cmd[1200];
+	struct stat st;
+
+	snprintf(key, sizeof(key), "%s/draw-signing.key", srv.dir);
+	snprintf(cmd, sizeof(cmd), "%s keygen %s >/dev/null 2>&1", SS_TEST_SHUANGSUID_PATH, key);
+	assert_int_equal(th_run(cmd), 0);
+	assert_int_equal(stat(key, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* An existing key is never replaced. */
+	assert_int_equal(th_run(cmd), 1);
+	assert_int_equal(stat(key, &st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -108,6 +124,7 @@ int main(void)
 		cmocka_unit_test(usage_error_is_exit_1_and_bad_reason_never_reaches_the_server),
 		cmocka_unit_test(json_output_is_machine_readable),
 		cmocka_unit_test(unreachable_server_is_exit_3),
+		cmocka_unit_test(keygen_creates_the_signing_key_exclusively_with_mode_0600),
 		cmocka_unit_test(server_stops_cleanly_on_sigterm), /* keep last */
 	};
 

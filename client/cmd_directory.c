@@ -28,6 +28,9 @@
 #define DIR_IMPORT_CHUNK_BYTES (512 * 1024) /* well under the 1 MiB frame */
 #define DIR_IMPORT_CHUNK_ROWS 5000
 
+/* "entity set", "inspector import", ...: the command as the user typed it, for messages. */
+static char dir_cmd[64];
+
 struct dir_opts {
 	const char *as_of;
 	const char *reason;
@@ -269,13 +272,13 @@ static int dir_export(struct cli *cli, const struct ss_dirschema *s, struct dir_
 	int rc;
 
 	if (o->output == NULL)
-		return cli_usage_error("export", "%s", _("give the output file with -o FILE"));
+		return cli_usage_error(dir_cmd, "%s", _("give the output file with -o FILE"));
 	n = strlen(o->output);
 	if ((o->format && strcmp(o->format, "xlsx") == 0) ||
 	    (!o->format && n > 5 && strcasecmp(o->output + n - 5, ".xlsx") == 0))
 		fmt = SS_TABLE_XLSX;
 	else if (o->format && strcmp(o->format, "csv") != 0)
-		return cli_usage_error("export", "%s", _("--format is csv or xlsx"));
+		return cli_usage_error(dir_cmd, "%s", _("--format is csv or xlsx"));
 	for (i = 0; i < s->ncols; i++) {
 		/* Chinese headers: the import reads them back, and bureaus read them. */
 		header[i] = s->cols[i].zh;
@@ -428,15 +431,15 @@ static int dir_set(struct cli *cli, const struct ss_dirschema *s, struct dir_opt
 	int i, n = 0, rc;
 
 	if (o->reason == NULL || ss_validate_text(o->reason, 2, 500) != 0)
-		return cli_usage_error("set", "%s", _("--reason TEXT (2 to 500 characters) is required"));
+		return cli_usage_error(dir_cmd, "%s", _("--reason TEXT (2 to 500 characters) is required"));
 	if (nassign < 1 || nassign > 64)
-		return cli_usage_error("set", "%s", _("give one or more COLUMN=VALUE"));
+		return cli_usage_error(dir_cmd, "%s", _("give one or more COLUMN=VALUE"));
 	if (s->key_col2 != SS_NO_COL) {
 		/* conflict ids are "inspector|object" */
 		const char *bar = strchr(id, '|');
 
 		if (bar == NULL)
-			return cli_usage_error("set", "%s", _("this directory's ids are A|B"));
+			return cli_usage_error(dir_cmd, "%s", _("this directory's ids are A|B"));
 		cols[n] = (char *)s->cols[s->key_col].name;
 		vals[n++] = strndup(id, (size_t)(bar - id));
 		cols[n] = (char *)s->cols[s->key_col2].name;
@@ -449,7 +452,7 @@ static int dir_set(struct cli *cli, const struct ss_dirschema *s, struct dir_opt
 		char *eq = strchr(assign[i], '=');
 
 		if (eq == NULL) {
-			rc = cli_usage_error("set", _("\"%s\" is not COLUMN=VALUE"), assign[i]);
+			rc = cli_usage_error(dir_cmd, _("\"%s\" is not COLUMN=VALUE"), assign[i]);
 			goto out;
 		}
 		cols[n] = strndup(assign[i], (size_t)(eq - assign[i]));
@@ -727,6 +730,8 @@ static int dir_import_report(struct dir_import *im, const Shuangsui__V1__ImportR
 		       r->error_count);
 		if (r->dry_run)
 			printf("%s\n", _("dry run: nothing was applied"));
+		else if (r->applied && r->new_records + r->changed_records == 0)
+			printf("%s\n", _("nothing to change: the directory already holds every row as given"));
 		else if (r->applied)
 			printf("%s\n", _("applied: every change is a new version, recorded with your reason"));
 		else
@@ -768,7 +773,7 @@ static int dir_import(struct cli *cli, const struct ss_dirschema *s, struct dir_
 	int rc, r;
 
 	if (o->reason != NULL && ss_validate_text(o->reason, 2, 500) != 0)
-		return cli_usage_error("import", "%s", _("--reason must be 2 to 500 characters"));
+		return cli_usage_error(dir_cmd, "%s", _("--reason must be 2 to 500 characters"));
 	rd = ss_table_reader_open(path, err_en, sizeof(err_en), err_zh, sizeof(err_zh));
 	if (rd == NULL)
 		return cli_fail(cli, CLI_EXIT_CONFIG, "IO", "%s", ss_lang_is_zh() ? err_zh : err_en);
@@ -869,8 +874,9 @@ static int cmd_directory(struct cli *cli, const char *name, int argc, char **arg
 		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 	}
 	sub = argv[1];
+	snprintf(dir_cmd, sizeof(dir_cmd), "%s %s", name, sub);
 	memset(&o, 0, sizeof(o));
-	rc = dir_parse(sub, argc - 1, argv + 1, &o);
+	rc = dir_parse(dir_cmd, argc - 1, argv + 1, &o);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (o.help) {

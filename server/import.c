@@ -66,6 +66,7 @@ struct ss_import {
 	uint64_t new_records, changed, unchanged;
 	int chunks_in_flight;
 	int committing;
+	int applying; /* committing with COMMIT (else ROLLBACK and a recorded refusal) */
 	uint64_t began_ms, commit_ms;
 };
 
@@ -246,7 +247,7 @@ static void ss_import_locked(void *arg, int err, PGresult *res)
 		ss_request_fail_db(req, err, res);
 		return;
 	}
-	if (req->conn->import != NULL || req->conn->closing) {
+	if (req->conn->import != NULL) {
 		ss_request_fail(req, SS_ERR_BAD_REQUEST, "import_begin",
 				"an import is already open on this connection",
 				"本连接上已有进行中的导入");
@@ -838,15 +839,17 @@ static struct ss_import *ss_import_detach(struct ss_request *req)
 	return imp;
 }
 
-static void ss_import_committed(void *arg, int err, PGresult *res)
+/* COMMIT done, or the refusal recorded: the import's report. */
+static void ss_import_ended(void *arg, int err, PGresult *res)
 {
 	struct ss_request *req = arg;
+	struct ss_import *imp = req->work;
 
 	if (err != 0) {
 		ss_request_fail_db(req, err, res);
 		return;
 	}
-	ss_import_report(req, req->work, 1);
+	ss_import_report(req, imp, imp->applying);
 }
 
 static void ss_import_finished(void *arg, int err, PGresult *res)
@@ -858,19 +861,8 @@ static void ss_import_finished(void *arg, int err, PGresult *res)
 		ss_request_fail_db(req, err, res);
 		return;
 	}
-	if (ss_pgpool_query(imp->session, "COMMIT", 0, NULL, ss_import_committed, req) != 0)
+	if (ss_pgpool_query(imp->session, "COMMIT", 0, NULL, ss_import_ended, req) != 0)
 		ss_request_fail(req, SS_ERR_DATABASE_UNAVAILABLE, NULL, NULL, NULL);
-}
-
-static void ss_import_failure_recorded(void *arg, int err, PGresult *res)
-{
-	struct ss_request *req = arg;
-
-	if (err != 0) {
-		ss_request_fail_db(req, err, res);
-		return;
-	}
-	ss_import_report(req, req->work, 0);
 }
 
 static void ss_import_rolled_back(void *arg, int err, PGresult *res)
@@ -892,7 +884,7 @@ static void ss_import_rolled_back(void *arg, int err, PGresult *res)
 	ss_request_query(req,
 			 "SELECT import_fail($1::bigint, $2, $3, $4::bigint, $5::bigint, $6::bigint, "
 			 "$7::bigint)",
-			 7, params, ss_import_failure_recorded);
+			 7, params, ss_import_ended);
 }
 
 void ss_handle_import_commit(struct ss_request *req)
@@ -922,6 +914,7 @@ void ss_handle_import_commit(struct ss_request *req)
 			ss_import_rolled_back(req, SS_ERR_DATABASE_UNAVAILABLE, NULL);
 		return;
 	}
+	imp->applying = 1;
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)imp->id);
 	snprintf(rows, sizeof(rows), "%llu", (unsigned long long)imp->rows);
 	snprintf(nnew, sizeof(nnew), "%llu", (unsigned long long)imp->new_records);

@@ -289,7 +289,7 @@ static int dir_export(struct cli *cli, const struct ss_dirschema *s, struct dir_
 		return cli_fail(cli, CLI_EXIT_CONFIG, "IO", "%s", err);
 	rc = dir_query_pages(cli, s, o, 5000, 1, dir_export_page, &out);
 	if (rc != CLI_EXIT_OK) {
-		ss_table_writer_close(out.w); /* also when failing: never a partial file in place */
+		ss_table_writer_abort(out.w); /* never a partial file in place */
 		return rc;
 	}
 	if (ss_table_writer_close(out.w) != 0)
@@ -514,6 +514,7 @@ struct dir_import {
 	uint32_t seq;
 	int in_flight;
 	uint64_t accepted;
+	uint64_t rows_sent;
 	uint64_t error_count;
 	struct json_object *errors; /* every error reported, for the report */
 	int progress;
@@ -607,6 +608,7 @@ static int dir_import_flush(struct dir_import *im)
 	ch.import_id = im->import_id;
 	ch.seq = im->seq++;
 	ch.n_rows = im->nrows;
+	im->rows_sent += im->nrows;
 	ch.rows = im->row_ptrs;
 	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_CHUNK;
 	env.import_chunk = &ch;
@@ -657,7 +659,7 @@ static int dir_import_begin(struct dir_import *im, const struct dir_opts *o, con
 {
 	SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT, *reply = NULL;
 	Shuangsui__V1__ImportBegin b = SHUANGSUI__V1__IMPORT_BEGIN__INIT;
-	char hex[65], reason[600];
+	char hex[65], reason[300];
 	const char *base = strrchr(path, '/');
 	int rc;
 
@@ -668,11 +670,9 @@ static int dir_import_begin(struct dir_import *im, const struct dir_opts *o, con
 	b.header = header;
 	b.file_name = (char *)(base ? base + 1 : path);
 	b.file_sha256 = hex;
-	if (o->reason != NULL)
-		snprintf(reason, sizeof(reason), "%s", o->reason);
-	else
-		snprintf(reason, sizeof(reason), _("bulk import of %s"), b.file_name);
-	b.reason = reason;
+	/* The user's reason goes as given (up to 500 characters, any script). */
+	snprintf(reason, sizeof(reason), _("bulk import of %s"), b.file_name);
+	b.reason = (char *)(o->reason != NULL ? o->reason : reason);
 	b.dry_run = o->dry_run;
 	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_BEGIN;
 	env.import_begin = &b;
@@ -751,6 +751,8 @@ static int dir_import_commit(struct dir_import *im, const char *path)
 	int rc;
 
 	c.import_id = im->import_id;
+	c.chunks = im->seq;
+	c.rows = im->rows_sent;
 	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_COMMIT;
 	env.import_commit = &c;
 	rc = cli_call(im->cli, im->sess, &env, SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_REPORT, &reply);
@@ -803,6 +805,19 @@ static int dir_import(struct cli *cli, const struct ss_dirschema *s, struct dir_
 		goto out;
 	rc = dir_import_begin(&im, o, path, header, nheader);
 	while (rc == CLI_EXIT_OK && (r = ss_table_reader_next(rd, &cells, &ncells, &line)) == 1) {
+		size_t row_bytes = 16;
+
+		for (i = 0; i < ncells; i++)
+			row_bytes += strlen(cells[i]) + 3;
+		if (row_bytes > DIR_IMPORT_CHUNK_BYTES) {
+			rc = cli_fail(cli, CLI_EXIT_CONFIG, "TOO_LARGE",
+				      _("line %ld: the row is larger than an import chunk allows"), line);
+			break;
+		}
+		/* Flush first when this row would push the chunk past its size. */
+		if (im.nrows > 0 && im.bytes + row_bytes > DIR_IMPORT_CHUNK_BYTES &&
+		    (rc = dir_import_flush(&im)) != CLI_EXIT_OK)
+			break;
 		if (dir_import_add_row(&im, cells, ncells, line) != 0) {
 			rc = cli_fail(cli, CLI_EXIT_CONFIG, "NOMEM", "%s", _("out of memory"));
 			break;
@@ -821,6 +836,17 @@ static int dir_import(struct cli *cli, const struct ss_dirschema *s, struct dir_
 		rc = dir_import_recv(&im);
 	if (im.progress)
 		fputc('\n', stderr);
+	if (rc != CLI_EXIT_OK && !cli->json) {
+		/* Stopped early: what was already found is still worth showing. */
+		size_t e, ne = json_object_array_length(im.errors);
+
+		for (e = 0; e < ne; e++) {
+			struct json_object *err = json_object_array_get_idx(im.errors, e), *v;
+
+			if (json_object_object_get_ex(err, "message", &v))
+				fprintf(stderr, "%s\n", json_object_get_string(v));
+		}
+	}
 	/* A file that could not be read to the end is never committed. */
 	if (rc == CLI_EXIT_OK)
 		rc = dir_import_commit(&im, path);

@@ -289,3 +289,13 @@ int ss_table_writer_close(struct ss_table_writer *w)
 	writer_free(w);
 	return rc;
 }
+
+void ss_table_writer_abort(struct ss_table_writer *w)
+{
+	if (w == NULL)
+		return;
+	/* Marked failed: close finishes the temporary file and removes it. */
+	if (w->err == 0)
+		w->err = SS_ERR_IO;
+	(void)ss_table_writer_close(w);
+}

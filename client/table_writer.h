@@ -54,4 +54,7 @@ int ss_table_writer_row(struct ss_table_writer *w, const char *const *cells);
  */
 int ss_table_writer_close(struct ss_table_writer *w);
 
+/* Gives up on the table: the temporary file is removed, path is left untouched, w is freed. */
+void ss_table_writer_abort(struct ss_table_writer *w);
+
 #endif

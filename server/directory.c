@@ -538,6 +538,7 @@ struct ss_put {
 	char **values; /* normalized, schema order; NULL = SQL NULL */
 	char *record_id;
 	char scope[7];
+	char based_on[16]; /* the version merged into ("0": a new record) */
 };
 
 static void ss_put_free(struct ss_put *p)
@@ -592,9 +593,13 @@ static void ss_put_store(struct ss_request *req)
 	unsigned char md[32];
 	char hex[65];
 	struct json_object *fields = json_object_new_object();
-	const char *params[10];
+	const char *params[11];
 	size_t i;
 
+	if (fields == NULL) {
+		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
+		return;
+	}
 	for (i = 0; i < s->ncols; i++)
 		json_object_object_add(fields, s->cols[i].name,
 				       p->values[i] ? json_object_new_string(p->values[i]) : NULL);
@@ -610,10 +615,11 @@ static void ss_put_store(struct ss_request *req)
 	params[7] = req->env->record_put->reason;
 	params[8] = p->scope;
 	params[9] = s->division_col != SS_NO_COL ? s->cols[s->division_col].name : NULL;
+	params[10] = p->based_on;
 	ss_request_query(req,
 			 "SELECT version, changed FROM record_put($1, $2, $3, $4, $5, $6::jsonb, $7, "
-			 "$8, $9, $10)",
-			 10, params, ss_put_done);
+			 "$8, $9, $10, $11::integer)",
+			 11, params, ss_put_done);
 	json_object_put(fields);
 }
 
@@ -676,6 +682,8 @@ static void ss_put_current(void *arg, int err, PGresult *res)
 		ss_request_fail_db(req, err, res);
 		return;
 	}
+	snprintf(p->based_on, sizeof(p->based_on), "%s",
+		 PQntuples(res) == 1 ? PQgetvalue(res, 0, 1) : "0");
 	if (PQntuples(res) == 1) {
 		have = 1;
 		for (i = 0; i < s->ncols; i++)

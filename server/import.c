@@ -32,7 +32,7 @@
 #define SS_IMPORT_MAX_ERRORS_PER_CHUNK 10000
 #define SS_IMPORT_VALUE_SHOWN 120 /* bytes of a bad value echoed back */
 #define SS_IMPORT_REPLY_BUDGET (768u * 1024) /* bytes of errors in one reply (frames are 1 MiB) */
-#define SS_IMPORT_IDSET_MAX (8u << 20) /* beyond this, repeats are caught by the primary key */
+#define SS_IMPORT_MAX_ROWS (8u << 20) /* rows per import: bounds the id set (~180 MB) */
 
 /*
  * The record ids seen so far in an import, to find repeated ones as rows
@@ -53,6 +53,7 @@ struct ss_import {
 	const struct ss_dirschema *schema;
 	struct ss_server *srv;
 	struct ss_pgpool *session; /* the import's own transaction */
+	char *actor;               /* principal id, to record an abandoned import */
 	int src[64];               /* src[column] = index of the header cell, or -1 */
 	size_t nheader;
 	char scope[7];
@@ -64,6 +65,7 @@ struct ss_import {
 	uint64_t rows;      /* data rows received */
 	uint64_t errors;    /* bad cells and rows found so far */
 	uint64_t new_records, changed, unchanged;
+	uint32_t next_seq;  /* chunks must arrive numbered 0, 1, 2, ... */
 	int chunks_in_flight;
 	int committing;
 	int applying; /* committing with COMMIT (else ROLLBACK and a recorded refusal) */
@@ -75,10 +77,32 @@ static void ss_import_session_closed(void *arg)
 	ss_pgpool_free(arg);
 }
 
+static void ss_import_abandon_recorded(void *arg, int err, PGresult *res)
+{
+	if (err != 0)
+		ss_warn("an abandoned import could not be recorded: %s",
+			res ? PQresultErrorMessage(res) : ss_err_str(err));
+}
+
 void ss_import_free(struct ss_import *imp)
 {
 	if (imp == NULL)
 		return;
+	/* Its client went away before commit: record the failure now (the
+	 * transaction rolls back with its session). */
+	if (imp->id != 0 && !imp->committing && imp->srv->pool != NULL) {
+		char id[24], rows[24], errs[24];
+		const char *params[7] = {id, imp->actor, "", rows, "0", "0", errs};
+
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)imp->id);
+		snprintf(rows, sizeof(rows), "%llu", (unsigned long long)imp->rows);
+		snprintf(errs, sizeof(errs), "%llu", (unsigned long long)imp->errors + 1);
+		(void)ss_pgpool_query(imp->srv->pool,
+				      "SELECT import_fail($1::bigint, $2, $3, $4::bigint, $5::bigint, "
+				      "$6::bigint, $7::bigint)",
+				      7, params, ss_import_abandon_recorded, NULL);
+	}
+	free(imp->actor);
 	if (imp->session != NULL) {
 		/* Closing rolls the transaction back; a second close abandons a
 		 * statement still running (the connection's end aborts it). */
@@ -128,8 +152,11 @@ static int ss_idset_grow(struct ss_idset *s)
 	return 0;
 }
 
-/* Adds id seen on line; returns 0, the earlier line if id was seen, or SS_ERR_NOMEM (<0). */
-static int64_t ss_idset_add(struct ss_idset *s, const char *id, uint64_t line)
+/*
+ * Adds id, seen on line.  Returns 0 if it is new, 1 if it was seen before
+ * (*first_line: where), or SS_ERR_NOMEM.
+ */
+static int ss_idset_add(struct ss_idset *s, const char *id, uint64_t line, uint64_t *first_line)
 {
 	unsigned char out[crypto_shorthash_BYTES];
 	uint64_t h;
@@ -140,10 +167,12 @@ static int64_t ss_idset_add(struct ss_idset *s, const char *id, uint64_t line)
 	crypto_shorthash(out, (const unsigned char *)id, strlen(id), s->key);
 	memcpy(&h, out, sizeof(h));
 	if (h == 0)
-		h = 1;
+		h = 1; /* 0 marks an empty slot */
 	for (j = h & (s->cap - 1); s->hash[j] != 0; j = (j + 1) & (s->cap - 1))
-		if (s->hash[j] == h)
-			return (int64_t)s->line[j];
+		if (s->hash[j] == h) {
+			*first_line = s->line[j];
+			return 1;
+		}
 	s->hash[j] = h;
 	s->line[j] = line;
 	s->n++;
@@ -243,8 +272,8 @@ static void ss_import_locked(void *arg, int err, PGresult *res)
 	char *cols[SS_IMPORT_MAX_HEADER];
 	size_t i, c;
 
-	if (err != 0) {
-		ss_request_fail_db(req, err, res);
+	if (err != 0 || imp->errors > 0) { /* the lock, or BEGIN before it, failed */
+		ss_request_fail_db(req, err != 0 ? err : SS_ERR_INTERNAL, res);
 		return;
 	}
 	if (req->conn->import != NULL) {
@@ -337,7 +366,10 @@ void ss_handle_import_begin(struct ss_request *req)
 	if (ss_request_need_reason(req, ib->reason, "import_begin.reason") != 0)
 		return;
 	imp = calloc(1, sizeof(*imp));
-	if (imp == NULL || (imp->reason = strdup(ib->reason)) == NULL) {
+	if (imp == NULL || (imp->reason = strdup(ib->reason)) == NULL ||
+	    (imp->actor = strdup(req->conn->principal.id)) == NULL) {
+		if (imp != NULL)
+			free(imp->reason);
 		free(imp);
 		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
 		return;
@@ -539,24 +571,25 @@ static int ss_import_row(struct ss_request *req, struct ss_import_chunk *k,
 	}
 	if (bad == 0) {
 		char *rid = ss_record_id(s, values);
-		int64_t first;
+		uint64_t first = 0;
+		int seen;
 
 		if (rid == NULL)
 			return SS_ERR_NOMEM;
-		first = imp->seen.n < SS_IMPORT_IDSET_MAX ? ss_idset_add(&imp->seen, rid, row->line) : 0;
-		if (first > 0) {
+		seen = ss_idset_add(&imp->seen, rid, row->line, &first);
+		if (seen == 1) {
 			char en[200], zh[200];
 
-			snprintf(en, sizeof(en), "record %s appears again (first on line %lld)", rid,
-				 (long long)first);
-			snprintf(zh, sizeof(zh), "记录 %s 重复出现（首次出现在第 %lld 行）", rid,
-				 (long long)first);
+			snprintf(en, sizeof(en), "record %s appears again (first on line %llu)", rid,
+				 (unsigned long long)first);
+			snprintf(zh, sizeof(zh), "记录 %s 重复出现（首次出现在第 %llu 行）", rid,
+				 (unsigned long long)first);
 			if (ss_import_error(k, row->line, s->cols[s->key_col].name, rid, en, zh) != 0)
-				first = SS_ERR_NOMEM;
+				seen = SS_ERR_NOMEM;
 			bad++;
 		}
 		free(rid);
-		if (first < 0)
+		if (seen < 0)
 			return SS_ERR_NOMEM;
 	}
 	if (bad == 0 && s->division_col != SS_NO_COL && imp->scope[0] != '\0' &&
@@ -736,9 +769,22 @@ void ss_handle_import_chunk(struct ss_request *req)
 		ss_import_refuse_no_import(req, "import_chunk.import_id");
 		return;
 	}
-	if (ch->n_rows > SS_IMPORT_MAX_ROWS_PER_CHUNK) {
+	/* Every chunk, in order, or the import cannot apply: a chunk refused
+	 * for any reason leaves a gap that the next one reveals. */
+	if (ch->seq != imp->next_seq) {
+		imp->errors++;
+		ss_request_fail(req, SS_ERR_BAD_REQUEST, "import_chunk.seq",
+				"chunks must be numbered 0, 1, 2, ... without gaps; this import can no "
+				"longer apply",
+				"数据块须按 0、1、2……连续编号；本次导入已不能生效");
+		return;
+	}
+	imp->next_seq++;
+	if (ch->n_rows > SS_IMPORT_MAX_ROWS_PER_CHUNK || imp->rows + ch->n_rows > SS_IMPORT_MAX_ROWS) {
+		imp->errors++;
 		ss_request_fail(req, SS_ERR_BAD_REQUEST, "import_chunk.rows",
-				"at most 20000 rows per chunk", "每块最多 20000 行");
+				"at most 20000 rows per chunk and 8388608 rows per import (split the file)",
+				"每块最多 20000 行，每次导入最多 8388608 行（请拆分文件）");
 		return;
 	}
 	k = ss_import_chunk_new(imp, ch->n_rows);
@@ -905,6 +951,13 @@ void ss_handle_import_commit(struct ss_request *req)
 		return;
 	}
 	req->op = (enum ss_op)ss_op_parse(imp->schema->write_op);
+	/* The client says what it sent; anything missing means no apply. */
+	if (ic->chunks != imp->next_seq || ic->rows != imp->rows) {
+		ss_warn("import %llu: client sent %u chunk(s) of %llu rows, server received %u of %llu",
+			(unsigned long long)imp->id, ic->chunks, (unsigned long long)ic->rows,
+			imp->next_seq, (unsigned long long)imp->rows);
+		imp->errors++;
+	}
 	imp->committing = 1;
 	imp->commit_ms = uv_now(imp->srv->loop);
 	ss_import_detach(req);

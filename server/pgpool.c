@@ -46,7 +46,7 @@ struct ss_pgconn {
 struct ss_pgpool {
 	uv_loop_t *loop;
 	char *conninfo;
-	char options[64]; /* "-c statement_timeout=N" for every session */
+	char options[96]; /* "-c statement_timeout=N -c DateStyle=ISO,YMD" for every session */
 	int session;      /* one connection holding one transaction: never reconnect */
 	int session_lost; /* the session's connection failed: everything fails now */
 	int size;
@@ -520,7 +520,9 @@ struct ss_pgpool *ss_pgpool_new(uv_loop_t *loop, const char *conninfo, int size,
 
 	if (pool == NULL)
 		return NULL;
-	snprintf(pool->options, sizeof(pool->options), "-c statement_timeout=%llu",
+	/* ISO dates: date::text must read back as the normalized YYYY-MM-DD. */
+	snprintf(pool->options, sizeof(pool->options),
+		 "-c statement_timeout=%llu -c DateStyle=ISO,YMD",
 		 (unsigned long long)statement_timeout_ms);
 	pool->loop = loop;
 	pool->size = size;

@@ -256,7 +256,12 @@ static int ss_cell_typed(const struct ss_column *c, const struct ss_divisions *d
 			free(v);
 			return ss_cell_fail(e, c, en, zh);
 		}
-		*out = v;
+		/* "05" and "+5" are 5: the stored and digested form is canonical. */
+		free(v);
+		*out = malloc(24);
+		if (*out == NULL)
+			return SS_ERR_NOMEM;
+		snprintf(*out, 24, "%ld", n);
 		return 0;
 	}
 	case SS_COL_DATE:

@@ -173,5 +173,7 @@ END $$;
 -- back-dated or forged row, nor update or delete any (the triggers refuse
 -- even the owner).  Registering principals is for the owner role only.
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC;
-REVOKE ALL ON FUNCTION principal_register(text, text, text, text, text, text, text) FROM PUBLIC;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit_append(text, text, text, text, text, jsonb),
+    principal_set_status(text, text, text, text, text, text) TO shuangsui_app;
 GRANT SELECT ON principal_versions, audit_events, idempotency_keys, principals TO shuangsui_app;

@@ -32,7 +32,7 @@ CREATE TABLE entity_versions (
     complaint_count          integer,
     status                   text NOT NULL,
     content_sha256           bytea NOT NULL,
-    changed_at               timestamptz NOT NULL DEFAULT clock_timestamp(),
+    changed_at               timestamptz NOT NULL DEFAULT now(), -- an import's rows: one time, its start
     changed_by               text NOT NULL,
     reason                   text NOT NULL,
     import_id                bigint,
@@ -66,7 +66,7 @@ CREATE TABLE project_versions (
     started_on               date,
     completed_on             date,
     content_sha256           bytea NOT NULL,
-    changed_at               timestamptz NOT NULL DEFAULT clock_timestamp(),
+    changed_at               timestamptz NOT NULL DEFAULT now(), -- an import's rows: one time, its start
     changed_by               text NOT NULL,
     reason                   text NOT NULL,
     import_id                bigint,
@@ -101,7 +101,7 @@ CREATE TABLE inspector_versions (
     expert_organisation      text NOT NULL DEFAULT '',
     expert_field             text NOT NULL DEFAULT '',
     content_sha256           bytea NOT NULL,
-    changed_at               timestamptz NOT NULL DEFAULT clock_timestamp(),
+    changed_at               timestamptz NOT NULL DEFAULT now(), -- an import's rows: one time, its start
     changed_by               text NOT NULL,
     reason                   text NOT NULL,
     import_id                bigint,
@@ -131,7 +131,7 @@ CREATE TABLE item_versions (
     level                    text NOT NULL DEFAULT '',
     status                   text NOT NULL,
     content_sha256           bytea NOT NULL,
-    changed_at               timestamptz NOT NULL DEFAULT clock_timestamp(),
+    changed_at               timestamptz NOT NULL DEFAULT now(), -- an import's rows: one time, its start
     changed_by               text NOT NULL,
     reason                   text NOT NULL,
     import_id                bigint,
@@ -155,7 +155,7 @@ CREATE TABLE conflict_versions (
     source                   text NOT NULL,
     status                   text NOT NULL,
     content_sha256           bytea NOT NULL,
-    changed_at               timestamptz NOT NULL DEFAULT clock_timestamp(),
+    changed_at               timestamptz NOT NULL DEFAULT now(), -- an import's rows: one time, its start
     changed_by               text NOT NULL,
     reason                   text NOT NULL,
     import_id                bigint,
@@ -257,7 +257,7 @@ END $$;
 -- one transaction.  p_fields maps column names to normalized text values.
 CREATE FUNCTION record_put(p_directory text, p_actor text, p_key text, p_request_sha256 text,
                            p_record_id text, p_fields jsonb, p_sha256 text, p_reason text,
-                           p_prefix text, p_division_col text)
+                           p_prefix text, p_division_col text, p_based_on integer)
 RETURNS TABLE (version integer, changed boolean) LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
     prior idempotency_keys%ROWTYPE;
@@ -278,7 +278,17 @@ BEGIN
         RETURN QUERY SELECT (prior.result->>'version')::integer, (prior.result->>'changed')::boolean;
         RETURN;
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtext('directory:' || p_directory));
+    IF p_directory NOT IN ('entity', 'project', 'inspector', 'item', 'conflict') THEN
+        RAISE EXCEPTION 'unknown directory %', p_directory USING ERRCODE = 'SS001',
+            DETAIL = '未知的名录 ' || p_directory, HINT = 'record_put.directory';
+    END IF;
+    -- An import holds this lock for its whole transaction: say so at once
+    -- rather than keep a connection waiting.
+    IF NOT pg_try_advisory_xact_lock(hashtext('directory:' || p_directory)) THEN
+        RAISE EXCEPTION 'an import into the % directory is in progress; try again when it ends',
+            p_directory USING ERRCODE = 'SS001',
+            DETAIL = '名录 ' || p_directory || ' 正在导入，请在导入结束后重试', HINT = 'record_put.directory';
+    END IF;
     EXECUTE format('SELECT version, content_sha256, %s FROM %I WHERE record_id = $1 '
                    'ORDER BY version DESC LIMIT 1',
                    CASE WHEN p_division_col IS NULL THEN 'NULL::text' ELSE quote_ident(p_division_col) END,
@@ -288,6 +298,14 @@ BEGIN
         RAISE EXCEPTION 'record % belongs to jurisdiction %', p_record_id, cur_div
             USING ERRCODE = 'SS007', DETAIL = '记录 ' || p_record_id || ' 属于辖区 ' || cur_div,
                   HINT = 'record_put.record_id';
+    END IF;
+    -- The caller merged its change into version p_based_on (0: none existed);
+    -- if the record moved on meanwhile, a blind write would undo that change.
+    IF coalesce(cur_version, 0) <> p_based_on THEN
+        RAISE EXCEPTION 'record % changed while you edited it (now version %); read it and try again',
+            p_record_id, cur_version USING ERRCODE = 'SS001',
+            DETAIL = '记录 ' || p_record_id || ' 已被他人修改（现为第 ' || cur_version || ' 版），请重新读取后再试',
+            HINT = 'record_put.record_id';
     END IF;
     IF cur_sha IS NOT NULL AND cur_sha = decode(p_sha256, 'hex') THEN
         new_version := cur_version;
@@ -339,6 +357,14 @@ GRANT SELECT ON entity_versions, project_versions, inspector_versions, item_vers
 GRANT SELECT ON entity_current, project_current, inspector_current, item_current,
     conflict_current TO shuangsui_app;
 GRANT SELECT ON imports TO shuangsui_app;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit_append(text, text, text, text, text, jsonb),
+    principal_set_status(text, text, text, text, text, text),
+    import_open(text, text, text, text, boolean, text),
+    import_finish(bigint, text, text, bigint, bigint, bigint),
+    import_fail(bigint, text, text, bigint, bigint, bigint, bigint),
+    record_put(text, text, text, text, text, jsonb, text, text, text, text, integer),
+    calendar_override(text, date, boolean, text, text) TO shuangsui_app;
 DO $$
 DECLARE
     d text;

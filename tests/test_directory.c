@@ -391,6 +391,96 @@ static void inspectors_items_and_conflicts_import_with_their_rules(void **state)
 	assert_non_null(strstr(out, "\"source\":\"declared\""));
 }
 
+static SsEnvelope *import_call(struct th_client *c, SsEnvelope *env)
+{
+	SsEnvelope *r = th_call(c, env);
+
+	assert_non_null(r);
+	return r;
+}
+
+/*
+ * The server, not the client, guarantees "all or none": a gap in the chunks
+ * (a chunk the client lost or ignored) means the import cannot apply; and a
+ * single change to a directory being imported is refused at once, not
+ * left waiting behind the import.
+ */
+static void a_missing_chunk_means_nothing_applies(void **state)
+{
+	struct th_client *c = th_client_session(srv.port, "district-a-operator");
+	SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT, *r;
+	Shuangsui__V1__ImportBegin b = SHUANGSUI__V1__IMPORT_BEGIN__INIT;
+	Shuangsui__V1__ImportChunk ch = SHUANGSUI__V1__IMPORT_CHUNK__INIT;
+	Shuangsui__V1__ImportCommit cm = SHUANGSUI__V1__IMPORT_COMMIT__INIT;
+	Shuangsui__V1__ImportRow row = SHUANGSUI__V1__IMPORT_ROW__INIT, *rows[1] = {&row};
+	char *header[] = {"credit_code", "name", "division_code", "risk_level", "credit_class",
+			  "status"};
+	char code[19], args[256];
+	char *cells[6];
+	uint64_t id;
+
+	assert_non_null(c);
+	b.directory = "entity";
+	b.n_header = 6;
+	b.header = header;
+	b.file_name = "gap.csv";
+	b.file_sha256 = "";
+	b.reason = "测试缺块";
+	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_BEGIN;
+	env.import_begin = &b;
+	r = import_call(c, &env);
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_BEGIN_REPLY);
+	id = r->import_begin_reply->import_id;
+	th_free(r);
+
+	/* While the import holds the directory, a single change is refused at once. */
+	snprintf(args, sizeof(args), "entity set 91110101A00000001N risk_level=low --reason 测试");
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 4);
+	assert_non_null(strstr(out, "import into the entity directory is in progress"));
+
+	/* Chunk 1 arrives, chunk 0 never did. */
+	uscc(code, "110101", 'X', 1);
+	cells[0] = code;
+	cells[1] = "缺块测试企业";
+	cells[2] = "110101";
+	cells[3] = "low";
+	cells[4] = "B";
+	cells[5] = "active";
+	row.line = 2;
+	row.n_cells = 6;
+	row.cells = cells;
+	ch.import_id = id;
+	ch.seq = 1;
+	ch.n_rows = 1;
+	ch.rows = rows;
+	env.request_id = 0;
+	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_CHUNK;
+	env.import_chunk = &ch;
+	r = import_call(c, &env);
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_ERROR);
+	assert_string_equal(r->error->field, "import_chunk.seq");
+	th_free(r);
+
+	/* Whatever the client now claims, the import does not apply. */
+	cm.import_id = id;
+	cm.chunks = 2;
+	cm.rows = 1;
+	env.request_id = 0;
+	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_COMMIT;
+	env.import_commit = &cm;
+	r = import_call(c, &env);
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_REPORT);
+	assert_false(r->import_report->applied);
+	th_free(r);
+	assert_int_equal(db_count("SELECT count(*) FROM entity_versions WHERE record_id LIKE "
+				  "'91110101X%'"),
+			 0);
+	assert_int_equal(db_count("SELECT count(*) FROM imports WHERE file_name = 'gap.csv' "
+				  "AND status = 'failed'"),
+			 1);
+	th_client_close(c);
+}
+
 static void calendar_counts_official_working_days(void **state)
 {
 	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", "calendar add 2026-09-18 3",
@@ -429,6 +519,7 @@ int main(void)
 		cmocka_unit_test(export_and_reimport_change_nothing),
 		cmocka_unit_test(wide_records_are_paged_to_fit_frames),
 		cmocka_unit_test(inspectors_items_and_conflicts_import_with_their_rules),
+		cmocka_unit_test(a_missing_chunk_means_nothing_applies),
 		cmocka_unit_test(calendar_counts_official_working_days),
 		cmocka_unit_test(server_stops_cleanly),
 	};

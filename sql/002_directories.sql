@@ -282,13 +282,16 @@ BEGIN
         RAISE EXCEPTION 'unknown directory %', p_directory USING ERRCODE = 'SS001',
             DETAIL = '未知的名录 ' || p_directory, HINT = 'record_put.directory';
     END IF;
-    -- An import holds this lock for its whole transaction: say so at once
-    -- rather than keep a connection waiting.
-    IF NOT pg_try_advisory_xact_lock(hashtext('directory:' || p_directory)) THEN
+    -- An import holds the directory's lock exclusively for its whole
+    -- transaction: say so at once rather than keep a connection waiting.
+    -- Single changes share it, and queue on their record's own lock; the
+    -- version check below then reports a change made meanwhile.
+    IF NOT pg_try_advisory_xact_lock_shared(hashtext('directory:' || p_directory)) THEN
         RAISE EXCEPTION 'an import into the % directory is in progress; try again when it ends',
             p_directory USING ERRCODE = 'SS001',
             DETAIL = '名录 ' || p_directory || ' 正在导入，请在导入结束后重试', HINT = 'record_put.directory';
     END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('record:' || p_directory || ':' || p_record_id));
     EXECUTE format('SELECT version, content_sha256, %s FROM %I WHERE record_id = $1 '
                    'ORDER BY version DESC LIMIT 1',
                    CASE WHEN p_division_col IS NULL THEN 'NULL::text' ELSE quote_ident(p_division_col) END,

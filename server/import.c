@@ -66,6 +66,7 @@ struct ss_import {
 	uint64_t errors;    /* bad cells and rows found so far */
 	uint64_t new_records, changed, unchanged;
 	uint32_t next_seq;  /* chunks must arrive numbered 0, 1, 2, ... */
+	int keeps_columns;  /* the file leaves columns out: existing records keep them */
 	int chunks_in_flight;
 	int committing;
 	int applying; /* committing with COMMIT (else ROLLBACK and a recorded refusal) */
@@ -225,28 +226,53 @@ static int ss_import_map_header(struct ss_request *req, struct ss_import *imp, c
 	return 0;
 }
 
-/* The statements of an import, built once from the descriptor. */
+/*
+ * The statements of an import, built once from the descriptor.  The lookup
+ * also returns, for existing records, the current values of the columns the
+ * file leaves out, so that an update keeps them (as record_put does) rather
+ * than blanking them.
+ */
 static int ss_import_sql(struct ss_import *imp)
 {
 	const struct ss_dirschema *s = imp->schema;
 	const char *div = s->division_col != SS_NO_COL ? s->cols[s->division_col].name : NULL;
-	size_t i, n = 256 + 2 * strlen(s->table);
+	size_t i, n = 512 + 2 * strlen(s->table);
+	char *kept, *inner;
 
 	for (i = 0; i < s->ncols; i++)
-		n += strlen(s->cols[i].name) + 2;
+		n += 3 * strlen(s->cols[i].name) + 48;
 	imp->lookup_sql = malloc(n);
 	imp->copy_sql = malloc(n);
-	if (imp->lookup_sql == NULL || imp->copy_sql == NULL)
+	kept = malloc(n);
+	inner = malloc(n);
+	if (imp->lookup_sql == NULL || imp->copy_sql == NULL || kept == NULL || inner == NULL) {
+		free(kept);
+		free(inner);
 		return SS_ERR_NOMEM;
+	}
+	kept[0] = inner[0] = '\0';
+	for (i = 0; i < s->ncols; i++) {
+		if (imp->src[i] >= 0)
+			continue;
+		/* Booleans in their normalized form (t/f), like every read. */
+		if (s->cols[i].type == SS_COL_BOOL)
+			sprintf(kept + strlen(kept), ", CASE WHEN c.%s THEN 't' ELSE 'f' END",
+				s->cols[i].name);
+		else
+			sprintf(kept + strlen(kept), ", c.%s::text", s->cols[i].name);
+		sprintf(inner + strlen(inner), ", v.%s", s->cols[i].name);
+	}
 	/* The current version of each record of a chunk: one primary-key probe
 	 * each, whatever the planner thinks of a table growing inside the
 	 * import's own transaction (its statistics do not see those rows). */
 	snprintf(imp->lookup_sql, n,
-		 "SELECT i.id, c.version, encode(c.content_sha256, 'hex'), c.div "
+		 "SELECT i.id, c.version, encode(c.content_sha256, 'hex'), c.div%s "
 		 "FROM unnest($1::text[]) AS i(id) JOIN LATERAL (SELECT v.version, "
-		 "v.content_sha256, %s%s AS div FROM %s_versions v WHERE v.record_id = i.id "
+		 "v.content_sha256, %s%s AS div%s FROM %s_versions v WHERE v.record_id = i.id "
 		 "ORDER BY v.version DESC LIMIT 1) c ON true ORDER BY i.id COLLATE \"C\"",
-		 div ? "v." : "NULL::text", div ? div : "", s->table);
+		 kept, div ? "v." : "NULL::text", div ? div : "", inner, s->table);
+	free(kept);
+	free(inner);
 	snprintf(imp->copy_sql, n, "COPY %s_versions (record_id, version", s->table);
 	for (i = 0; i < s->ncols; i++) {
 		strcat(imp->copy_sql, ", ");
@@ -400,6 +426,13 @@ void ss_handle_import_begin(struct ss_request *req)
 	}
 	if (ss_import_map_header(req, imp, ib->header, ib->n_header) != 0)
 		return;
+	{
+		size_t c;
+
+		for (c = 0; c < s->ncols; c++)
+			if (imp->src[c] < 0)
+				imp->keeps_columns = 1;
+	}
 	crypto_shorthash_keygen(imp->seen.key);
 	params[0] = s->name;
 	params[1] = req->conn->principal.id;
@@ -654,6 +687,29 @@ static int ss_import_copy_row(struct ss_import *imp, const struct ss_staged *st,
 	return ss_copy_append(buf, len, cap, fields, 6 + s->ncols);
 }
 
+/* Fills the columns the file left out from the record's current version (row r of res). */
+static int ss_import_keep_current(struct ss_import *imp, struct ss_staged *st, PGresult *res, int r)
+{
+	const struct ss_dirschema *s = imp->schema;
+	unsigned char md[32];
+	size_t i;
+	int col = 4;
+
+	for (i = 0; i < s->ncols; i++) {
+		if (imp->src[i] >= 0)
+			continue;
+		free(st->values[i]);
+		st->values[i] = NULL;
+		if (!PQgetisnull(res, r, col) &&
+		    (st->values[i] = strdup(PQgetvalue(res, r, col))) == NULL)
+			return SS_ERR_NOMEM;
+		col++;
+	}
+	ss_record_digest(s, st->values, md);
+	sodium_bin2hex(st->digest, sizeof(st->digest), md, sizeof(md));
+	return 0;
+}
+
 /*
  * The chunk's records as they are now: decide new / changed / unchanged,
  * refuse rows that would change another jurisdiction's record, and COPY the
@@ -701,6 +757,10 @@ static void ss_import_looked_up(void *arg, int err, PGresult *res)
 				imp->errors++;
 				k->accepted--;
 				continue;
+			}
+			if (imp->keeps_columns && ss_import_keep_current(imp, st, res, r) != 0) {
+				rc = SS_ERR_NOMEM;
+				break;
 			}
 			if (strcmp(PQgetvalue(res, r, 2), st->digest) == 0) {
 				imp->unchanged++;

@@ -405,6 +405,49 @@ static SsEnvelope *import_call(struct th_client *c, SsEnvelope *env)
  * single change to a directory being imported is refused at once, not
  * left waiting behind the import.
  */
+static void a_file_without_some_columns_keeps_them_on_existing_records(void **state)
+{
+	const char *full = path_in_srv("full.csv");
+	const char *part = path_in_srv("partial.csv");
+	char code[19], args[1024];
+	FILE *f;
+
+	uscc(code, "110101", 'K', 1);
+	f = fopen(full, "w");
+	assert_non_null(f);
+	fputs("credit_code,name,business_category,division_code,risk_level,credit_class,status,"
+	      "complaint_count,abnormal_operation\n", f);
+	fprintf(f, "%s,保留测试企业,房屋建筑工程,110101,low,B,active,7,是\n", code);
+	fclose(f);
+	snprintf(args, sizeof(args), "entity import %s", full);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+
+	/* The same record from a file without three of those columns: nothing changes. */
+	f = fopen(part, "w");
+	assert_non_null(f);
+	fputs("credit_code,name,division_code,risk_level,credit_class,status\n", f);
+	fprintf(f, "%s,保留测试企业,110101,low,B,active\n", code);
+	fclose(f);
+	snprintf(args, sizeof(args), "--json entity import %s", part);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"unchanged\":1"));
+
+	/* A change to a column the file has keeps the ones it lacks. */
+	f = fopen(part, "w");
+	assert_non_null(f);
+	fputs("credit_code,name,division_code,risk_level,credit_class,status\n", f);
+	fprintf(f, "%s,保留测试企业,110101,high,B,active\n", code);
+	fclose(f);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"changed\":1"));
+	snprintf(args, sizeof(args), "--json entity get %s", code);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"risk_level\":\"high\""));
+	assert_non_null(strstr(out, "\"complaint_count\":\"7\""));
+	assert_non_null(strstr(out, "\"abnormal_operation\":\"t\""));
+	assert_non_null(strstr(out, "\"business_category\":\"房屋建筑工程\""));
+}
+
 static void a_missing_chunk_means_nothing_applies(void **state)
 {
 	struct th_client *c = th_client_session(srv.port, "district-a-operator");
@@ -519,6 +562,7 @@ int main(void)
 		cmocka_unit_test(export_and_reimport_change_nothing),
 		cmocka_unit_test(wide_records_are_paged_to_fit_frames),
 		cmocka_unit_test(inspectors_items_and_conflicts_import_with_their_rules),
+		cmocka_unit_test(a_file_without_some_columns_keeps_them_on_existing_records),
 		cmocka_unit_test(a_missing_chunk_means_nothing_applies),
 		cmocka_unit_test(calendar_counts_official_working_days),
 		cmocka_unit_test(server_stops_cleanly),

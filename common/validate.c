@@ -97,3 +97,40 @@ int ss_validate_division_code(const char *s)
 			return SS_ERR_BAD_REQUEST;
 	return 0;
 }
+
+void ss_utf8_clip(const char *in, size_t max_bytes, char *out, size_t outlen)
+{
+	const unsigned char *p = (const unsigned char *)(in ? in : "");
+	size_t n = 0;
+
+	if (outlen == 0)
+		return;
+	if (max_bytes > outlen - 1)
+		max_bytes = outlen - 1;
+	while (*p) {
+		char seq[5] = {0};
+		size_t len;
+
+		/* One character: checked on its own, so an invalid byte costs only itself. */
+		len = (*p < 0x80) ? 1 : (*p >= 0xc2 && *p <= 0xdf) ? 2 : (*p >= 0xe0 && *p <= 0xef) ? 3
+		      : (*p >= 0xf0 && *p <= 0xf4) ? 4 : 0;
+		if (len > 0 && strnlen((const char *)p, len) == len) {
+			memcpy(seq, p, len);
+			if (ss_utf8_length(seq) != 1)
+				len = 0;
+		} else {
+			len = 0;
+		}
+		if (n + (len ? len : 1) > max_bytes)
+			break;
+		if (len == 0) {
+			out[n++] = '?';
+			p++;
+		} else {
+			memcpy(out + n, p, len);
+			n += len;
+			p += len;
+		}
+	}
+	out[n] = '\0';
+}

@@ -10,6 +10,13 @@
 /* Number of code points in s if it is valid UTF-8 (no NUL, no overlongs, no surrogates), else -1. */
 long ss_utf8_length(const char *s);
 
+/*
+ * Copies at most max_bytes of in to out (outlen bytes, always terminated)
+ * without splitting a character, each invalid byte shown as '?': for
+ * echoing untrusted values in messages.
+ */
+void ss_utf8_clip(const char *in, size_t max_bytes, char *out, size_t outlen);
+
 /* Valid UTF-8 text of min..max code points. */
 int ss_validate_text(const char *s, long min, long max);
 

@@ -194,12 +194,15 @@ static int ss_import_map_header(struct ss_request *req, struct ss_import *imp, c
 		int col = ss_dirschema_column(s, header[i]);
 
 		if (col < 0) {
+			char shown[64];
+
+			ss_utf8_clip(header[i], 60, shown, sizeof(shown));
 			snprintf(en, sizeof(en),
-				 "header cell %zu \"%.60s\" is not a column of the %s directory "
+				 "header cell %zu \"%s\" is not a column of the %s directory "
 				 "(docs/directories.md lists them)",
-				 i + 1, header[i], s->name);
-			snprintf(zh, sizeof(zh), "表头第 %zu 列“%.60s”不是%s的列（列名见 docs/directories.md）",
-				 i + 1, header[i], s->zh);
+				 i + 1, shown, s->name);
+			snprintf(zh, sizeof(zh), "表头第 %zu 列“%s”不是%s的列（列名见 docs/directories.md）",
+				 i + 1, shown, s->zh);
 			ss_request_fail(req, SS_ERR_BAD_REQUEST, "import_begin.header", en, zh);
 			return -1;
 		}
@@ -523,17 +526,13 @@ static void ss_import_chunk_reply(struct ss_request *req)
 	ss_request_reply(req, &reply);
 }
 
-/* A copy of s cut to at most max bytes without splitting a UTF-8 character. */
+/* A copy of s for echoing: at most max bytes, whole characters, valid UTF-8. */
 static char *ss_import_cut(const char *s, size_t max)
 {
-	size_t n = strlen(s);
+	char buf[SS_IMPORT_VALUE_SHOWN + 1];
 
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
-	return strndup(s, n);
+	ss_utf8_clip(s, max < sizeof(buf) - 1 ? max : sizeof(buf) - 1, buf, sizeof(buf));
+	return strdup(buf);
 }
 
 static int ss_import_error(struct ss_import_chunk *k, uint64_t line, const char *column,

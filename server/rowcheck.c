@@ -163,9 +163,11 @@ static int ss_cell_id(const char *v, int max)
 static int ss_cell_typed(const struct ss_column *c, const struct ss_divisions *divs, char *v,
 			 char **out, int *abolished, struct ss_cell_error *e)
 {
-	char en[256], zh[256];
+	char en[256], zh[256], shown[64];
 	int rc;
 
+	/* Values echoed in messages: clipped, and valid UTF-8 whatever was sent. */
+	ss_utf8_clip(v, 60, shown, sizeof(shown));
 	switch (c->type) {
 	case SS_COL_TEXT:
 		if (ss_validate_text(v, 0, c->max_len) != 0) {
@@ -191,9 +193,9 @@ static int ss_cell_typed(const struct ss_column *c, const struct ss_divisions *d
 	case SS_COL_ID:
 		if (ss_cell_id(v, c->max_len) != 0) {
 			snprintf(en, sizeof(en),
-				 "\"%.60s\" must be 2 to %d letters, digits, '-', '_' or '.'", v,
+				 "\"%s\" must be 2 to %d letters, digits, '-', '_' or '.'", shown,
 				 c->max_len);
-			snprintf(zh, sizeof(zh), "“%.60s”须为 2 至 %d 位字母、数字或“-”“_”“.”", v,
+			snprintf(zh, sizeof(zh), "“%s”须为 2 至 %d 位字母、数字或“-”“_”“.”", shown,
 				 c->max_len);
 			free(v);
 			return ss_cell_fail(e, c, en, zh);
@@ -213,8 +215,8 @@ static int ss_cell_typed(const struct ss_column *c, const struct ss_divisions *d
 	}
 	case SS_COL_DIVISION:
 		if (ss_division_check(divs, v, abolished) != 0) {
-			snprintf(en, sizeof(en), "\"%.20s\" is not a GB/T 2260 division code", v);
-			snprintf(zh, sizeof(zh), "“%.20s”不是有效的行政区划代码（GB/T 2260）", v);
+			snprintf(en, sizeof(en), "\"%s\" is not a GB/T 2260 division code", shown);
+			snprintf(zh, sizeof(zh), "“%s”不是有效的行政区划代码（GB/T 2260）", shown);
 			free(v);
 			return ss_cell_fail(e, c, en, zh);
 		}
@@ -227,8 +229,8 @@ static int ss_cell_typed(const struct ss_column *c, const struct ss_divisions *d
 
 			ss_cell_enum_choices(c, choices_en, sizeof(choices_en), choices_zh,
 					     sizeof(choices_zh));
-			snprintf(en, sizeof(en), "\"%.40s\" is not one of %s", v, choices_en);
-			snprintf(zh, sizeof(zh), "“%.40s”不在可选值（%s）之中", v, choices_zh);
+			snprintf(en, sizeof(en), "\"%s\" is not one of %s", shown, choices_en);
+			snprintf(zh, sizeof(zh), "“%s”不在可选值（%s）之中", shown, choices_zh);
 			free(v);
 			return ss_cell_fail(e, c, en, zh);
 		}
@@ -237,8 +239,8 @@ static int ss_cell_typed(const struct ss_column *c, const struct ss_divisions *d
 	case SS_COL_BOOL:
 		rc = ss_cell_bool(v, out);
 		if (rc == SS_ERR_BAD_REQUEST) {
-			snprintf(en, sizeof(en), "\"%.40s\" is not yes/no (是/否, true/false, 1/0)", v);
-			snprintf(zh, sizeof(zh), "“%.40s”应为“是”或“否”", v);
+			snprintf(en, sizeof(en), "\"%s\" is not yes/no (是/否, true/false, 1/0)", shown);
+			snprintf(zh, sizeof(zh), "“%s”应为“是”或“否”", shown);
 			free(v);
 			return ss_cell_fail(e, c, en, zh);
 		}
@@ -249,9 +251,9 @@ static int ss_cell_typed(const struct ss_column *c, const struct ss_divisions *d
 		long n = strtol(v, &end, 10);
 
 		if (end == v || *end != '\0' || n < c->min || n > c->max_len) {
-			snprintf(en, sizeof(en), "\"%.40s\" must be a whole number from %d to %d", v,
+			snprintf(en, sizeof(en), "\"%s\" must be a whole number from %d to %d", shown,
 				 c->min, c->max_len);
-			snprintf(zh, sizeof(zh), "“%.40s”须为 %d 至 %d 之间的整数", v, c->min,
+			snprintf(zh, sizeof(zh), "“%s”须为 %d 至 %d 之间的整数", shown, c->min,
 				 c->max_len);
 			free(v);
 			return ss_cell_fail(e, c, en, zh);
@@ -267,8 +269,8 @@ static int ss_cell_typed(const struct ss_column *c, const struct ss_divisions *d
 	case SS_COL_DATE:
 		rc = ss_cell_date(v, out);
 		if (rc == SS_ERR_BAD_REQUEST) {
-			snprintf(en, sizeof(en), "\"%.40s\" is not a date (YYYY-MM-DD)", v);
-			snprintf(zh, sizeof(zh), "“%.40s”不是有效日期（格式 YYYY-MM-DD）", v);
+			snprintf(en, sizeof(en), "\"%s\" is not a date (YYYY-MM-DD)", shown);
+			snprintf(zh, sizeof(zh), "“%s”不是有效日期（格式 YYYY-MM-DD）", shown);
 			free(v);
 			return ss_cell_fail(e, c, en, zh);
 		}

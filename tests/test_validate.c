@@ -67,6 +67,19 @@ static void division_codes_are_six_digits(void **state)
 	assert_int_equal(ss_validate_division_code("11010a"), SS_ERR_BAD_REQUEST);
 }
 
+static void clipped_echoes_are_valid_utf8(void **state)
+{
+	char out[16];
+
+	ss_utf8_clip("住建局住建局", 7, out, sizeof(out)); /* 3 bytes each: 2 whole characters */
+	assert_string_equal(out, "住建");
+	ss_utf8_clip("a\xff" "b\xc0\xaf" "c", 10, out, sizeof(out)); /* stray and overlong bytes */
+	assert_string_equal(out, "a?b??c");
+	assert_int_equal(ss_utf8_length(out), 6);
+	ss_utf8_clip("abcdef", 100, out, 4); /* bounded by the output too */
+	assert_string_equal(out, "abc");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -76,6 +89,7 @@ int main(void)
 		cmocka_unit_test(idempotency_keys_are_printable_ascii),
 		cmocka_unit_test(principal_ids_follow_the_pattern),
 		cmocka_unit_test(division_codes_are_six_digits),
+		cmocka_unit_test(clipped_echoes_are_valid_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -873,7 +873,7 @@ static void ss_calendar_overridden(void *arg, int err, PGresult *res)
 void ss_handle_calendar_override(struct ss_request *req)
 {
 	const Shuangsui__V1__CalendarOverride *o = req->env->calendar_override;
-	const char *params[5];
+	const char *params[6];
 	int32_t day;
 
 	if (ss_request_need_key(req) != 0 ||
@@ -881,10 +881,12 @@ void ss_handle_calendar_override(struct ss_request *req)
 	    ss_request_need_reason(req, o->reason, "calendar_override.reason") != 0)
 		return;
 	params[0] = req->conn->principal.id;
-	params[1] = o->date;
-	params[2] = o->off_day ? "t" : "f";
-	params[3] = o->reason;
-	params[4] = req->sha256;
-	ss_request_query(req, "SELECT calendar_override($1, $2::date, $3::boolean, $4, $5)", 5,
+	params[1] = req->env->idempotency_key;
+	params[2] = o->date;
+	params[3] = o->off_day ? "t" : "f";
+	params[4] = o->reason;
+	params[5] = req->sha256;
+	ss_request_query(req,
+			 "SELECT calendar_override($1, $2, $3::date, $4::boolean, $5, $6)", 6,
 			 params, ss_calendar_overridden);
 }

@@ -341,14 +341,31 @@ CREATE TABLE calendar_overrides (
 CREATE TRIGGER calendar_overrides_append_only BEFORE UPDATE OR DELETE ON calendar_overrides
     FOR EACH ROW EXECUTE FUNCTION forbid_change();
 
-CREATE FUNCTION calendar_override(p_actor text, p_day date, p_off boolean, p_reason text,
-                                  p_request_sha256 text) RETURNS void
+CREATE FUNCTION calendar_override(p_actor text, p_key text, p_day date, p_off boolean,
+                                  p_reason text, p_request_sha256 text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    prior idempotency_keys%ROWTYPE;
 BEGIN
+    -- A retry with the same key changes nothing; the same key for another
+    -- request is a conflict (as for every mutating request).
+    PERFORM pg_advisory_xact_lock(hashtext('idem:' || p_actor || ':' || p_key));
+    SELECT * INTO prior FROM idempotency_keys WHERE principal_id = p_actor AND key = p_key;
+    IF FOUND THEN
+        IF prior.request_sha256 <> p_request_sha256 OR prior.operation <> 'calendar.override' THEN
+            RAISE EXCEPTION 'idempotency key % was used for a different request', p_key
+                USING ERRCODE = 'SS014', DETAIL = '幂等键 ' || p_key || ' 已用于另一个请求',
+                      HINT = 'idempotency_key';
+        END IF;
+        RETURN;
+    END IF;
     INSERT INTO calendar_overrides (day, off_day, reason, changed_by)
     VALUES (p_day, p_off, p_reason, p_actor);
     PERFORM audit_append(p_actor, 'calendar.override', 'ok', p_reason, p_request_sha256,
         jsonb_build_object('day', p_day, 'off_day', p_off));
+    INSERT INTO idempotency_keys (principal_id, key, operation, request_sha256, result)
+    VALUES (p_actor, p_key, 'calendar.override', p_request_sha256,
+            jsonb_build_object('day', p_day, 'off_day', p_off));
 END $$;
 
 -- The application role reads the directories.  It changes them through
@@ -367,7 +384,7 @@ GRANT EXECUTE ON FUNCTION audit_append(text, text, text, text, text, jsonb),
     import_finish(bigint, text, text, bigint, bigint, bigint),
     import_fail(bigint, text, text, bigint, bigint, bigint, bigint),
     record_put(text, text, text, text, text, jsonb, text, text, text, text, integer),
-    calendar_override(text, date, boolean, text, text) TO shuangsui_app;
+    calendar_override(text, text, date, boolean, text, text) TO shuangsui_app;
 DO $$
 DECLARE
     d text;

@@ -538,6 +538,38 @@ static void calendar_counts_official_working_days(void **state)
 				"--json calendar add 2027-03-01 3", out, sizeof(out)),
 			 0);
 	assert_non_null(strstr(out, "\"provisional\":true"));
+	/* An administrator's override, retried with the same key, is recorded once. */
+	{
+		struct th_client *c = th_client_session(srv.port, "city-admin");
+		SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT, *r;
+		Shuangsui__V1__CalendarOverride o = SHUANGSUI__V1__CALENDAR_OVERRIDE__INIT;
+		int i;
+
+		assert_non_null(c);
+		o.date = "2027-03-02";
+		o.off_day = 1;
+		o.reason = "测试：临时停工";
+		env.idempotency_key = "override-retry-test";
+		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_CALENDAR_OVERRIDE;
+		env.calendar_override = &o;
+		for (i = 0; i < 2; i++) {
+			env.request_id = 0;
+			r = th_call(c, &env);
+			assert_non_null(r);
+			assert_int_equal(r->body_case,
+					 SHUANGSUI__V1__ENVELOPE__BODY_CALENDAR_OVERRIDE_REPLY);
+			th_free(r);
+		}
+		th_client_close(c);
+		assert_int_equal(db_count("SELECT count(*) FROM calendar_overrides "
+					  "WHERE day = '2027-03-02'"),
+				 1);
+		/* The override moves working days: 2027-03-01 + 1 skips 03-02. */
+		assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8",
+					"calendar add 2027-03-01 1", out, sizeof(out)),
+				 0);
+		assert_non_null(strstr(out, "2027-03-03"));
+	}
 	/* Only administrators set overrides. */
 	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8",
 				"calendar override 2027-03-02 off --reason 测试", out, sizeof(out)),

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 
 #include "ss_error.h"
@@ -307,4 +308,28 @@ int ss_tls_pump_take(struct ss_tls_pump *p, uint8_t **out, size_t *len)
 	*out = buf;
 	*len = (size_t)n;
 	return 0;
+}
+
+int ss_tls_peer_still_valid(SSL_CTX *ctx, SSL *ssl)
+{
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+	X509_STORE_CTX *vctx;
+	int ok;
+
+	if (peer == NULL)
+		return SS_ERR_TLS;
+	vctx = X509_STORE_CTX_new();
+	if (vctx == NULL)
+		return SS_ERR_NOMEM;
+	/* The same checks as a new handshake: chain, dates, the (new) CRL. */
+	ok = X509_STORE_CTX_init(vctx, SSL_CTX_get_cert_store(ctx), peer, chain) == 1 &&
+	     X509_STORE_CTX_set_purpose(vctx, X509_PURPOSE_SSL_CLIENT) == 1 &&
+	     X509_verify_cert(vctx) == 1;
+	if (!ok)
+		ss_info("peer certificate no longer valid: %s",
+			X509_verify_cert_error_string(X509_STORE_CTX_get_error(vctx)));
+	X509_STORE_CTX_free(vctx);
+	ERR_clear_error();
+	return ok ? 0 : SS_ERR_TLS;
 }

@@ -32,6 +32,13 @@ SSL_CTX *ss_tls_client_ctx_new(const char *ca, const char *cert, const char *key
 /* Writes the lowercase hex SHA-256 of the certificate's DER into hex. Returns 0 or SS_ERR_TLS. */
 int ss_tls_cert_fingerprint(X509 *cert, char hex[65]);
 
+/*
+ * Verifies the peer certificate of an established session again, against
+ * ctx's trust store and revocation list (after a reload).  Returns 0 if it
+ * is still valid, SS_ERR_TLS if not (reason logged at info).
+ */
+int ss_tls_peer_still_valid(SSL_CTX *ctx, SSL *ssl);
+
 struct ss_tls_pump {
 	SSL *ssl;
 	BIO *rbio; /* ciphertext from the peer, read by OpenSSL */

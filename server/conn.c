@@ -502,3 +502,16 @@ void ss_server_end_sessions(struct ss_server *srv, const char *principal_id)
 			ss_conn_close(c);
 		}
 }
+
+void ss_server_recheck_certificates(struct ss_server *srv)
+{
+	struct ss_conn *c;
+
+	for (c = srv->conns; c != NULL; c = c->next)
+		if (c->tls.handshake_done && !c->closing &&
+		    ss_tls_peer_still_valid(srv->tls, c->tls.ssl) != 0) {
+			ss_info("%s: certificate of %s is no longer valid; ending its session", c->peer,
+				c->principal.id ? c->principal.id : c->fingerprint);
+			ss_conn_close(c);
+		}
+}

@@ -176,6 +176,8 @@ static void ss_on_reload_signal(uv_signal_t *h, int signum)
 	srv->cfg = cfg;
 	ss_info("configuration, TLS files and revocation list reloaded "
 		"(listen address and database settings change at restart)");
+	/* A certificate revoked now ends its open sessions too, not only new ones. */
+	ss_server_recheck_certificates(srv);
 }
 
 static int ss_run(struct ss_server *srv)

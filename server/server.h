@@ -92,6 +92,9 @@ int ss_server_listen(struct ss_server *srv);
 /* Begins the graceful stop (SIGTERM): see docs/protocol.md §7. */
 void ss_server_drain(struct ss_server *srv);
 
+/* After a reload: closes the sessions whose certificates the new trust store or CRL refuses. */
+void ss_server_recheck_certificates(struct ss_server *srv);
+
 /* Closes every session of principal_id (after their queued replies). */
 void ss_server_end_sessions(struct ss_server *srv, const char *principal_id);
 

@@ -305,7 +305,7 @@ static void connections_beyond_the_maximum_are_closed(void **state)
 static void sighup_reloads_the_revocation_list(void **state)
 {
 	struct th_server srv;
-	struct th_client *c;
+	struct th_client *c, *held;
 	char id[64], cmd[2048];
 
 	/* A certificate of its own, so that revoking it disturbs no other test. */
@@ -324,6 +324,8 @@ static void sighup_reloads_the_revocation_list(void **state)
 	assert_non_null(c);
 	th_client_close(c);
 
+	held = th_client_session(srv.port, id); /* open across the revocation */
+	assert_non_null(held);
 	snprintf(cmd, sizeof(cmd), "%s/deploy/pki.sh --dir %s revoke %s >/dev/null",
 		 SS_TEST_SOURCE_DIR, th_env("SS_TEST_PKI"), id);
 	assert_int_equal(th_run(cmd), 0);
@@ -335,6 +337,9 @@ static void sighup_reloads_the_revocation_list(void **state)
 	for (int i = 0; i < 50 && !th_server_log_contains(&srv, "reloaded"); i++)
 		usleep(100 * 1000);
 	assert_true(th_server_log_contains(&srv, "reloaded"));
+	/* The session opened before the revocation ends with the reload. */
+	assert_true(th_closed_within(held, 3000));
+	th_client_close(held);
 	/* ...and after it the certificate is refused at the handshake. */
 	c = th_client_session(srv.port, id);
 	assert_null(c);

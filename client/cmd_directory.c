@@ -361,61 +361,100 @@ static int dir_get(struct cli *cli, const struct ss_dirschema *s, struct dir_opt
 	return rc;
 }
 
+/* Prints version r and what changed from the values in prev (NULL: the first version). */
+static void dir_print_version(const struct ss_dirschema *s, const Shuangsui__V1__Record *r,
+			      char *const *prev)
+{
+	char when[64];
+	size_t i;
+
+	printf(_("version %u  %s  %s  reason: %s\n"), r->version,
+	       cli_time_local(r->changed_at_unix_ms, 0, when, sizeof(when)), r->changed_by,
+	       r->reason);
+	for (i = 0; i < s->ncols && i < r->n_values; i++) {
+		if (prev != NULL && strcmp(prev[i], r->values[i]) == 0)
+			continue;
+		if (prev == NULL && r->values[i][0] == '\0')
+			continue;
+		printf("    %s: ", dir_label(&s->cols[i]));
+		if (prev != NULL) {
+			cli_print_padded(stdout, prev[i], 0);
+			printf(" -> ");
+		}
+		cli_print_padded(stdout, r->values[i], 0);
+		printf("\n");
+	}
+}
+
+static void dir_values_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Every version, page by page: who, when, why, and what changed from the one before. */
 static int dir_history(struct cli *cli, const struct ss_dirschema *s, const char *id)
 {
-	SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT, *reply = NULL;
-	Shuangsui__V1__RecordHistory h = SHUANGSUI__V1__RECORD_HISTORY__INIT;
+	struct json_object *arr = json_object_new_array();
+	char **prev = NULL;
 	struct cli_session *sess;
+	uint32_t after = 0;
 	int rc = cli_connect(cli, &sess);
-	size_t v, i;
 
-	if (rc != CLI_EXIT_OK)
-		return rc;
-	h.directory = (char *)s->name;
-	h.record_id = (char *)id;
-	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_RECORD_HISTORY;
-	env.record_history = &h;
-	rc = cli_call(cli, sess, &env, SHUANGSUI__V1__ENVELOPE__BODY_RECORD_HISTORY_REPLY, &reply);
 	if (rc != CLI_EXIT_OK) {
-		cli_session_free(sess);
+		json_object_put(arr);
 		return rc;
 	}
-	if (cli->json) {
-		struct json_object *arr = json_object_new_array();
+	for (;;) {
+		SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT, *reply = NULL;
+		Shuangsui__V1__RecordHistory h = SHUANGSUI__V1__RECORD_HISTORY__INIT;
+		const Shuangsui__V1__RecordHistoryReply *page;
+		size_t v, i;
 
-		for (v = 0; v < reply->record_history_reply->n_versions; v++)
-			json_object_array_add(arr,
-					      dir_record_json(s, reply->record_history_reply->versions[v]));
-		cli_json_emit(arr);
-	} else {
-		/* Each version: who, when, why, and what changed from the one before. */
-		for (v = 0; v < reply->record_history_reply->n_versions; v++) {
-			const Shuangsui__V1__Record *r = reply->record_history_reply->versions[v];
-			const Shuangsui__V1__Record *p =
-			    v > 0 ? reply->record_history_reply->versions[v - 1] : NULL;
-			char when[64];
+		h.directory = (char *)s->name;
+		h.record_id = (char *)id;
+		h.after_version = after;
+		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_RECORD_HISTORY;
+		env.record_history = &h;
+		rc = cli_call(cli, sess, &env, SHUANGSUI__V1__ENVELOPE__BODY_RECORD_HISTORY_REPLY,
+			      &reply);
+		if (rc != CLI_EXIT_OK)
+			break;
+		page = reply->record_history_reply;
+		for (v = 0; v < page->n_versions; v++) {
+			const Shuangsui__V1__Record *r = page->versions[v];
 
-			printf(_("version %u  %s  %s  reason: %s\n"), r->version,
-			       cli_time_local(r->changed_at_unix_ms, 0, when, sizeof(when)),
-			       r->changed_by, r->reason);
-			for (i = 0; i < s->ncols && i < r->n_values; i++) {
-				if (p != NULL && i < p->n_values && strcmp(p->values[i], r->values[i]) == 0)
-					continue;
-				if (p == NULL && r->values[i][0] == '\0')
-					continue;
-				printf("    %s: ", dir_label(&s->cols[i]));
-				if (p != NULL) {
-					cli_print_padded(stdout, p->values[i], 0);
-					printf(" -> ");
-				}
-				cli_print_padded(stdout, r->values[i], 0);
-				printf("\n");
+			if (r->n_values != s->ncols)
+				continue;
+			if (cli->json) {
+				json_object_array_add(arr, dir_record_json(s, r));
+				continue;
 			}
+			dir_print_version(s, r, prev);
+			dir_values_free(prev, s->ncols);
+			prev = calloc(s->ncols, sizeof(char *));
+			for (i = 0; prev != NULL && i < s->ncols; i++)
+				if ((prev[i] = strdup(r->values[i])) == NULL) {
+					/* Out of memory: the next version prints in full. */
+					dir_values_free(prev, s->ncols);
+					prev = NULL;
+				}
 		}
+		/* A cursor that does not move forward would loop: stop. */
+		after = page->next_after_version > after ? page->next_after_version : 0;
+		shuangsui__v1__envelope__free_unpacked(reply, NULL);
+		if (after == 0)
+			break;
 	}
-	shuangsui__v1__envelope__free_unpacked(reply, NULL);
+	if (rc == CLI_EXIT_OK && cli->json)
+		cli_json_emit(json_object_get(arr));
+	json_object_put(arr);
+	dir_values_free(prev, s->ncols);
 	cli_session_free(sess);
-	return CLI_EXIT_OK;
+	return rc;
 }
 
 /* ---- set ---- */

@@ -479,19 +479,24 @@ static void ss_dir_history_got(void *arg, int err, PGresult *res)
 		ss_request_fail_db(req, err, res);
 		return;
 	}
-	n = (size_t)PQntuples(res);
-	if (n == 0) {
+	/* The rows are the versions after the cursor and, always, the latest
+	 * one (last): where the record belongs now decides who may read it. */
+	if (PQntuples(res) == 0) {
 		ss_request_fail(req, SS_ERR_NOT_FOUND, "record_history.record_id", "no such record",
 				"没有此记录");
 		return;
 	}
 	scope = ss_authz_scope_prefix(req->conn->principal.role, req->conn->principal.jurisdiction,
 				      req->op, prefix);
-	/* Judged by the latest version: where the record belongs now. */
 	if (s->division_col != SS_NO_COL &&
 	    ss_dir_refuse_foreign(req, s, scope ? scope : "-",
-				  PQgetvalue(res, (int)n - 1, 5 + (int)s->division_col)))
+				  PQgetvalue(res, PQntuples(res) - 1, 5 + (int)s->division_col)))
 		return;
+	/* If even the latest is not after the cursor, the page is empty. */
+	n = strtoul(PQgetvalue(res, 0, 1), NULL, 10) > req->env->record_history->after_version
+		    ? (size_t)ss_rows_that_fit(res, 5 + (int)s->ncols,
+					       req->conn->srv->cfg->max_frame_size)
+		    : 0;
 	cols = ss_dir_columns(s);
 	if (cols == NULL || ss_dir_records(req, s, res, n, &recs, &ptrs) != 0) {
 		free(cols);
@@ -502,6 +507,7 @@ static void ss_dir_history_got(void *arg, int err, PGresult *res)
 	hr.columns = cols;
 	hr.n_versions = n;
 	hr.versions = ptrs;
+	hr.next_after_version = (n > 0 && n < (size_t)PQntuples(res)) ? recs[n - 1].version : 0;
 	reply.body_case = SHUANGSUI__V1__ENVELOPE__BODY_RECORD_HISTORY_REPLY;
 	reply.record_history_reply = &hr;
 	ss_request_reply(req, &reply);
@@ -514,20 +520,27 @@ void ss_handle_record_history(struct ss_request *req)
 	const Shuangsui__V1__RecordHistory *h = req->env->record_history;
 	const struct ss_dirschema *s = ss_dir_lookup(req, h->directory, "record_history.directory");
 	char prefix[7];
-	const char *params[1];
+	const char *params[2];
+	char after[16];
 	struct ss_sql q = {0};
 
 	if (s == NULL || ss_dir_scope(req, s, 0, prefix) == NULL)
 		return;
+	snprintf(after, sizeof(after), "%u", h->after_version);
 	params[0] = h->record_id ? h->record_id : "";
+	params[1] = after;
 	ss_dir_select(&q, s);
-	ss_sql_add(&q, " FROM %s_versions v WHERE v.record_id = $1 ORDER BY v.version", s->table);
+	ss_sql_add(&q,
+		   " FROM %s_versions v WHERE v.record_id = $1 AND (v.version > $2::integer OR "
+		   "v.version = (SELECT max(x.version) FROM %s_versions x WHERE x.record_id = $1)) "
+		   "ORDER BY v.version",
+		   s->table, s->table);
 	if (q.failed) {
 		free(q.s);
 		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
 		return;
 	}
-	ss_request_query(req, q.s, 1, params, ss_dir_history_got);
+	ss_request_query(req, q.s, 2, params, ss_dir_history_got);
 	free(q.s);
 }
 

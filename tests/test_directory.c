@@ -19,7 +19,7 @@
 #include "uscc.h"
 
 static struct th_server srv;
-static char out[1 << 20];
+static char out[1 << 23];
 
 static int server_up(void **state)
 {
@@ -524,6 +524,35 @@ static void a_missing_chunk_means_nothing_applies(void **state)
 	th_client_close(c);
 }
 
+static void a_long_history_comes_back_whole_in_pages(void **state)
+{
+	PGconn *owner = th_db(1);
+	char code[19], sql[2048], args[256];
+	PGresult *res;
+	const char *p;
+	long n = 0;
+
+	/* 2000 versions of ~700 bytes (fixture by the owner role): ~1.4 MB of history. */
+	uscc(code, "110101", 'V', 1);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO entity_versions (record_id, version, credit_code, name, division_code, "
+		 "risk_level, credit_class, abnormal_operation, serious_violation, status, "
+		 "content_sha256, changed_by, reason) SELECT '%s', g, '%s', repeat('历', 190) || g, "
+		 "'110101', 'low', 'B', false, false, 'active', '\\x00', 'fixture', 'fixture' "
+		 "FROM generate_series(1, 2000) g",
+		 code, code);
+	res = PQexec(owner, sql);
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	PQfinish(owner);
+	snprintf(args, sizeof(args), "--json entity history %s", code);
+	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", args, out, sizeof(out)), 0);
+	for (p = out; (p = strstr(p, "\"version\":")) != NULL; p++)
+		n++;
+	assert_int_equal(n, 2000);
+	assert_non_null(strstr(out, "\"version\":2000"));
+}
+
 static void calendar_counts_official_working_days(void **state)
 {
 	assert_int_equal(th_cli(&srv, "district-a-operator", "C.UTF-8", "calendar add 2026-09-18 3",
@@ -596,6 +625,7 @@ int main(void)
 		cmocka_unit_test(inspectors_items_and_conflicts_import_with_their_rules),
 		cmocka_unit_test(a_file_without_some_columns_keeps_them_on_existing_records),
 		cmocka_unit_test(a_missing_chunk_means_nothing_applies),
+		cmocka_unit_test(a_long_history_comes_back_whole_in_pages),
 		cmocka_unit_test(calendar_counts_official_working_days),
 		cmocka_unit_test(server_stops_cleanly),
 	};

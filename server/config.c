@@ -44,6 +44,7 @@ struct ss_config *ss_config_new(void)
 	c->log_level = SS_LOG_INFO;
 	c->drain_timeout_ms = 30000;
 	c->pool_size = 4;
+	c->max_imports = 4;
 	c->reconnect_max_ms = 5000;
 	c->db_statement_timeout_ms = 600000;
 	return c;
@@ -130,6 +131,7 @@ static const struct ss_config_key ss_config_keys[] = {
 	{"database", "migrate_conninfo", SS_CFG_STR, SS_OFF(db_migrate_conninfo), 0, 0},
 	{"database", "sql_dir", SS_CFG_PATH, SS_OFF(sql_dir), 0, 0},
 	{"database", "pool_size", SS_CFG_INT, SS_OFF(pool_size), 1, 64},
+	{"database", "max_imports", SS_CFG_INT, SS_OFF(max_imports), 1, 64},
 	{"database", "reconnect_max_ms", SS_CFG_U64, SS_OFF(reconnect_max_ms), 10, 600000},
 	{"database", "statement_timeout_ms", SS_CFG_U64, SS_OFF(db_statement_timeout_ms), 0,
 	 86400000},

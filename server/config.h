@@ -11,6 +11,7 @@
  *   [tls]      ca  cert  key  crl          (PEM files; all four required)
  *   [database] conninfo  migrate_conninfo  pool_size [4]
  *              sql_dir [<source>/sql]  reconnect_max_ms [5000]
+ *              max_imports [4]  (bulk imports at once: each holds a connection)
  *              statement_timeout_ms [600000]  (0: none; an options= in
  *              conninfo replaces it)
  * Relative file paths are taken relative to the configuration file.
@@ -36,6 +37,7 @@ struct ss_config {
 	char *db_conninfo, *db_migrate_conninfo, *sql_dir;
 	char *data_dir;
 	int pool_size;
+	int max_imports;
 	uint64_t reconnect_max_ms;
 	uint64_t db_statement_timeout_ms;
 };

@@ -54,6 +54,7 @@ struct ss_import {
 	struct ss_server *srv;
 	struct ss_pgpool *session; /* the import's own transaction */
 	char *actor;               /* principal id, to record an abandoned import */
+	int counted;               /* counted in srv->imports (database.max_imports) */
 	int src[64];               /* src[column] = index of the header cell, or -1 */
 	size_t nheader;
 	char scope[7];
@@ -104,6 +105,8 @@ void ss_import_free(struct ss_import *imp)
 				      7, params, ss_import_abandon_recorded, NULL);
 	}
 	free(imp->actor);
+	if (imp->counted)
+		imp->srv->imports--;
 	if (imp->session != NULL) {
 		/* Closing rolls the transaction back; a second close abandons a
 		 * statement still running (the connection's end aborts it). */
@@ -427,6 +430,15 @@ void ss_handle_import_begin(struct ss_request *req)
 				"本连接上已有进行中的导入");
 		return;
 	}
+	/* Each import holds a database connection of its own for its duration. */
+	if (req->conn->srv->imports >= req->conn->srv->cfg->max_imports) {
+		ss_request_fail(req, SS_ERR_TOO_MANY_REQUESTS, "import_begin",
+				"too many imports in progress on the server; try again shortly",
+				"服务器上同时进行的导入过多，请稍后再试");
+		return;
+	}
+	imp->counted = 1; /* counted from here until it is freed, whatever happens */
+	req->conn->srv->imports++;
 	if (ss_import_map_header(req, imp, ib->header, ib->n_header) != 0)
 		return;
 	{

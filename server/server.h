@@ -67,6 +67,7 @@ struct ss_server {
 	int nconns;
 	int draining;
 	int exit_code;
+	int imports;                    /* bulk imports holding a session now */
 	struct ss_divisions *divisions; /* GB/T 2260 table (data/areacodes) */
 	struct ss_calendar *calendar;   /* official holidays (data/holiday-cn) + overrides */
 };

@@ -23,7 +23,10 @@ static char out[1 << 23];
 
 static int server_up(void **state)
 {
-	return th_server_start(&srv, NULL);
+	/* One import at a time, so that the limit is tested too. */
+	static const char *const extra[] = {"database.max_imports=1", NULL};
+
+	return th_server_start(&srv, extra);
 }
 
 static int server_down(void **state)
@@ -475,6 +478,12 @@ static void a_missing_chunk_means_nothing_applies(void **state)
 	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_BEGIN_REPLY);
 	id = r->import_begin_reply->import_id;
 	th_free(r);
+
+	/* Imports are limited (here to one at a time): another one must wait its turn. */
+	write_entities(path_in_srv("second.csv"), "110101", 'Y', 2, 0, "low");
+	snprintf(args, sizeof(args), "entity import %s", path_in_srv("second.csv"));
+	assert_int_equal(th_cli(&srv, "district-b-operator", "C.UTF-8", args, out, sizeof(out)), 4);
+	assert_non_null(strstr(out, "too many imports in progress"));
 
 	/* While the import holds the directory, a single change is refused at once. */
 	snprintf(args, sizeof(args), "entity set 91110101A00000001N risk_level=low --reason 测试");

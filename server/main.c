@@ -169,13 +169,18 @@ static void ss_on_reload_signal(uv_signal_t *h, int signum)
 		ss_log_set_level((enum ss_log_level)srv->cfg->log_level);
 		return;
 	}
+	/* Open sessions were told the frame limit at Hello: it changes at restart. */
+	if (cfg->max_frame_size != srv->cfg->max_frame_size) {
+		ss_warn("server.max_frame_size changes at restart, not on reload");
+		cfg->max_frame_size = srv->cfg->max_frame_size;
+	}
 	/* Existing SSL objects keep a reference to the old context. */
 	SSL_CTX_free(srv->tls);
 	srv->tls = ctx;
 	ss_config_free(srv->cfg);
 	srv->cfg = cfg;
 	ss_info("configuration, TLS files and revocation list reloaded "
-		"(listen address and database settings change at restart)");
+		"(listen address, frame size and database settings change at restart)");
 	/* A certificate revoked now ends its open sessions too, not only new ones. */
 	ss_server_recheck_certificates(srv);
 }

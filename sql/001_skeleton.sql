@@ -111,13 +111,44 @@ BEGIN
     RETURN coalesce(cur.version, 0) + 1;
 END $$;
 
+-- Idempotency of mutating requests (docs/protocol.md §10).  idempotency_prior
+-- takes the key's lock for the caller's transaction and returns the result
+-- stored for (actor, key), or NULL when the key is new; a key already used
+-- for another request raises SS014.  idempotency_record stores the result of
+-- the request that has just been applied, in the same transaction.
+CREATE FUNCTION idempotency_prior(p_actor text, p_key text, p_operation text,
+                                  p_request_sha256 text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    prior idempotency_keys%ROWTYPE;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('idem:' || p_actor || ':' || p_key));
+    SELECT * INTO prior FROM idempotency_keys WHERE principal_id = p_actor AND key = p_key;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF prior.request_sha256 <> p_request_sha256 OR prior.operation <> p_operation THEN
+        RAISE EXCEPTION 'idempotency key % was used for a different request', p_key
+            USING ERRCODE = 'SS014', DETAIL = '幂等键 ' || p_key || ' 已用于另一个请求',
+                  HINT = 'idempotency_key';
+    END IF;
+    RETURN prior.result;
+END $$;
+
+CREATE FUNCTION idempotency_record(p_actor text, p_key text, p_operation text,
+                                   p_request_sha256 text, p_result jsonb) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO idempotency_keys (principal_id, key, operation, request_sha256, result)
+    VALUES (p_actor, p_key, p_operation, p_request_sha256, p_result);
+$$;
+
 -- Enables or disables a principal: a new version, an audit event and the
 -- idempotency record, all in the caller's one transaction.
 CREATE FUNCTION principal_set_status(p_actor text, p_key text, p_request_sha256 text,
                                      p_principal_id text, p_status text, p_reason text)
 RETURNS SETOF principal_versions LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
-    prior idempotency_keys%ROWTYPE;
+    prior jsonb;
     cur principals%ROWTYPE;
 BEGIN
     -- The actor must still be an active administrator now, whatever its
@@ -128,17 +159,11 @@ BEGIN
             USING ERRCODE = 'SS007', DETAIL = '用户 ' || p_actor || ' 不是有效的管理员',
                   HINT = 'principal_set_status';
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtext('idem:' || p_actor || ':' || p_key));
-    SELECT * INTO prior FROM idempotency_keys WHERE principal_id = p_actor AND key = p_key;
-    IF FOUND THEN
-        IF prior.request_sha256 <> p_request_sha256 OR prior.operation <> 'principal.set_status' THEN
-            RAISE EXCEPTION 'idempotency key % was used for a different request', p_key
-                USING ERRCODE = 'SS014', DETAIL = '幂等键 ' || p_key || ' 已用于另一个请求',
-                      HINT = 'idempotency_key';
-        END IF;
+    prior := idempotency_prior(p_actor, p_key, 'principal.set_status', p_request_sha256);
+    IF prior IS NOT NULL THEN
         RETURN QUERY SELECT * FROM principal_versions
-                      WHERE principal_id = prior.result->>'principal_id'
-                        AND version = (prior.result->>'version')::integer;
+                      WHERE principal_id = prior->>'principal_id'
+                        AND version = (prior->>'version')::integer;
         RETURN;
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('principal:' || p_principal_id));
@@ -160,8 +185,7 @@ BEGIN
     PERFORM audit_append(p_actor, 'principal.set_status', 'ok', p_reason, p_request_sha256,
         jsonb_build_object('principal_id', cur.principal_id, 'version', cur.version + 1,
                            'from', cur.status, 'to', p_status));
-    INSERT INTO idempotency_keys (principal_id, key, operation, request_sha256, result)
-    VALUES (p_actor, p_key, 'principal.set_status', p_request_sha256,
+    PERFORM idempotency_record(p_actor, p_key, 'principal.set_status', p_request_sha256,
             jsonb_build_object('principal_id', cur.principal_id, 'version', cur.version + 1));
     RETURN QUERY SELECT * FROM principal_versions
                   WHERE principal_id = cur.principal_id AND version = cur.version + 1;

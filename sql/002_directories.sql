@@ -260,22 +260,16 @@ CREATE FUNCTION record_put(p_directory text, p_actor text, p_key text, p_request
                            p_prefix text, p_division_col text, p_based_on integer)
 RETURNS TABLE (version integer, changed boolean) LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
-    prior idempotency_keys%ROWTYPE;
+    prior jsonb;
     versions text := p_directory || '_versions';
     cur_version integer;
     cur_sha bytea;
     cur_div text;
     new_version integer;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('idem:' || p_actor || ':' || p_key));
-    SELECT * INTO prior FROM idempotency_keys WHERE principal_id = p_actor AND key = p_key;
-    IF FOUND THEN
-        IF prior.request_sha256 <> p_request_sha256 OR prior.operation <> 'record.put' THEN
-            RAISE EXCEPTION 'idempotency key % was used for a different request', p_key
-                USING ERRCODE = 'SS014', DETAIL = '幂等键 ' || p_key || ' 已用于另一个请求',
-                      HINT = 'idempotency_key';
-        END IF;
-        RETURN QUERY SELECT (prior.result->>'version')::integer, (prior.result->>'changed')::boolean;
+    prior := idempotency_prior(p_actor, p_key, 'record.put', p_request_sha256);
+    IF prior IS NOT NULL THEN
+        RETURN QUERY SELECT (prior->>'version')::integer, (prior->>'changed')::boolean;
         RETURN;
     END IF;
     IF p_directory NOT IN ('entity', 'project', 'inspector', 'item', 'conflict') THEN
@@ -323,8 +317,7 @@ BEGIN
             jsonb_build_object('directory', p_directory, 'record_id', p_record_id,
                                'version', new_version));
     END IF;
-    INSERT INTO idempotency_keys (principal_id, key, operation, request_sha256, result)
-    VALUES (p_actor, p_key, 'record.put', p_request_sha256,
+    PERFORM idempotency_record(p_actor, p_key, 'record.put', p_request_sha256,
             jsonb_build_object('version', new_version, 'changed', new_version <> coalesce(cur_version, 0)));
     RETURN QUERY SELECT new_version, new_version <> coalesce(cur_version, 0);
 END $$;
@@ -344,27 +337,17 @@ CREATE TRIGGER calendar_overrides_append_only BEFORE UPDATE OR DELETE ON calenda
 CREATE FUNCTION calendar_override(p_actor text, p_key text, p_day date, p_off boolean,
                                   p_reason text, p_request_sha256 text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-DECLARE
-    prior idempotency_keys%ROWTYPE;
 BEGIN
     -- A retry with the same key changes nothing; the same key for another
     -- request is a conflict (as for every mutating request).
-    PERFORM pg_advisory_xact_lock(hashtext('idem:' || p_actor || ':' || p_key));
-    SELECT * INTO prior FROM idempotency_keys WHERE principal_id = p_actor AND key = p_key;
-    IF FOUND THEN
-        IF prior.request_sha256 <> p_request_sha256 OR prior.operation <> 'calendar.override' THEN
-            RAISE EXCEPTION 'idempotency key % was used for a different request', p_key
-                USING ERRCODE = 'SS014', DETAIL = '幂等键 ' || p_key || ' 已用于另一个请求',
-                      HINT = 'idempotency_key';
-        END IF;
+    IF idempotency_prior(p_actor, p_key, 'calendar.override', p_request_sha256) IS NOT NULL THEN
         RETURN;
     END IF;
     INSERT INTO calendar_overrides (day, off_day, reason, changed_by)
     VALUES (p_day, p_off, p_reason, p_actor);
     PERFORM audit_append(p_actor, 'calendar.override', 'ok', p_reason, p_request_sha256,
         jsonb_build_object('day', p_day, 'off_day', p_off));
-    INSERT INTO idempotency_keys (principal_id, key, operation, request_sha256, result)
-    VALUES (p_actor, p_key, 'calendar.override', p_request_sha256,
+    PERFORM idempotency_record(p_actor, p_key, 'calendar.override', p_request_sha256,
             jsonb_build_object('day', p_day, 'off_day', p_off));
 END $$;
 

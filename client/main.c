@@ -38,6 +38,11 @@ static const struct cli_command cli_commands[] = {
     {"item", cmd_item, N_("the random-inspection item list (随机抽查事项清单)")},
     {"conflict", cmd_conflict, N_("declared conflicts of interest (利害关系)")},
     {"calendar", cmd_calendar, N_("working days: add, between, override")},
+    {"department", cmd_department, N_("departments (部门): list, set")},
+    {"plan", cmd_plan, N_("annual and joint inspection plans (抽查工作计划)")},
+    {"task", cmd_task, N_("inspection tasks (抽查任务): put, get, preview")},
+    {"targeted", cmd_targeted, N_("record a targeted, non-random inspection (定向检查)")},
+    {"stats", cmd_stats, N_("oversight figures (监督指标) per department and period")},
     {"version", cmd_version, N_("show the client's and the server's version")},
 };
 

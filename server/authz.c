@@ -20,7 +20,10 @@ static const char *const ss_op_names[SS_OP_COUNT] = {
 	"audit.list",     "principal.list", "principal.set_status",
 	"object.read",    "object.write",   "inspector.read",
 	"inspector.write", "item.read",     "item.write",
-	"calendar.read",  "calendar.write",
+	"calendar.read",  "calendar.write", "department.read",
+	"department.write", "plan.read",    "plan.write",
+	"plan.approve",   "task.read",      "task.write",
+	"targeted.read",  "targeted.write", "stats.read",
 };
 
 /* Rows: operations; columns: operator, legal, supervisor, auditor, admin. */
@@ -43,6 +46,21 @@ static const unsigned char ss_authz_table[SS_OP_COUNT][SS_ROLE_COUNT] = {
 	[SS_OP_ITEM_WRITE] = {SS_NO, SS_ALL, SS_NO, SS_NO, SS_NO},
 	[SS_OP_CALENDAR_READ] = {SS_ALL, SS_ALL, SS_ALL, SS_ALL, SS_ALL},
 	[SS_OP_CALENDAR_WRITE] = {SS_NO, SS_NO, SS_NO, SS_NO, SS_ALL},
+	[SS_OP_DEPARTMENT_READ] = {SS_ALL, SS_ALL, SS_ALL, SS_ALL, SS_ALL},
+	[SS_OP_DEPARTMENT_WRITE] = {SS_NO, SS_NO, SS_NO, SS_NO, SS_ALL},
+	/* Plans are public once published (Y12); districts propose and the
+	 * legal office files, approves and coordinates (G12, W-四-一).  Which
+	 * department a principal acts for is checked with the data
+	 * (sql/003_plans.sql: plan_may_act). */
+	[SS_OP_PLAN_READ] = {SS_ALL, SS_ALL, SS_ALL, SS_ALL, SS_ALL},
+	[SS_OP_PLAN_WRITE] = {SS_OWN, SS_ALL, SS_NO, SS_NO, SS_NO},
+	[SS_OP_PLAN_APPROVE] = {SS_NO, SS_ALL, SS_NO, SS_NO, SS_NO},
+	/* A district sets up tasks only for executing units in its jurisdiction. */
+	[SS_OP_TASK_READ] = {SS_ALL, SS_ALL, SS_ALL, SS_ALL, SS_ALL},
+	[SS_OP_TASK_WRITE] = {SS_OWN, SS_ALL, SS_NO, SS_NO, SS_NO},
+	[SS_OP_TARGETED_READ] = {SS_OWN, SS_ALL, SS_ALL, SS_ALL, SS_ALL},
+	[SS_OP_TARGETED_WRITE] = {SS_OWN, SS_ALL, SS_NO, SS_NO, SS_NO},
+	[SS_OP_STATS_READ] = {SS_ALL, SS_ALL, SS_ALL, SS_ALL, SS_ALL},
 };
 
 int ss_role_parse(const char *name)

@@ -31,6 +31,16 @@ enum ss_op {
 	SS_OP_ITEM_WRITE,
 	SS_OP_CALENDAR_READ,
 	SS_OP_CALENDAR_WRITE,
+	SS_OP_DEPARTMENT_READ, /* departments (data: names, jurisdictions, hierarchy) */
+	SS_OP_DEPARTMENT_WRITE,
+	SS_OP_PLAN_READ,       /* plans: published and pending versions */
+	SS_OP_PLAN_WRITE,      /* propose, edit, amend, confirm, submit, publish */
+	SS_OP_PLAN_APPROVE,    /* file/approve or return a submitted plan */
+	SS_OP_TASK_READ,       /* tasks and their previews */
+	SS_OP_TASK_WRITE,
+	SS_OP_TARGETED_READ,   /* targeted (non-random) inspections */
+	SS_OP_TARGETED_WRITE,
+	SS_OP_STATS_READ,      /* oversight figures */
 	SS_OP_COUNT
 };
 

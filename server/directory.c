@@ -671,6 +671,17 @@ static int ss_put_merge(struct ss_request *req, struct ss_put *p, int have_curre
 		free(p->values[col]);
 		p->values[col] = v;
 	}
+	for (i = 0; i < s->ncols; i++) {
+		struct ss_cell_error e;
+		int abolished = 0;
+
+		/* An optional column left out is stored as an empty cell of an
+		 * import would be (free text: ""), not as NULL. */
+		if (!s->cols[i].required && p->values[i] == NULL &&
+		    ss_cell_normalize(&s->cols[i], req->conn->srv->divisions, "", &p->values[i],
+				      &abolished, &e) != 0)
+			p->values[i] = NULL;
+	}
 	for (i = 0; i < s->ncols; i++)
 		if (s->cols[i].required && p->values[i] == NULL) {
 			char en[160], zh[160];

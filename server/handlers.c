@@ -595,6 +595,21 @@ static const struct ss_handler ss_handlers[] = {
 	 ss_handle_calendar_between},
 	{SHUANGSUI__V1__ENVELOPE__BODY_CALENDAR_OVERRIDE, SS_OP_CALENDAR_WRITE,
 	 ss_handle_calendar_override},
+	{SHUANGSUI__V1__ENVELOPE__BODY_DEPARTMENT_PUT, SS_OP_DEPARTMENT_WRITE,
+	 ss_handle_department_put},
+	{SHUANGSUI__V1__ENVELOPE__BODY_DEPARTMENT_LIST, SS_OP_DEPARTMENT_READ,
+	 ss_handle_department_list},
+	{SHUANGSUI__V1__ENVELOPE__BODY_PLAN_PUT, SS_OP_PLAN_WRITE, ss_handle_plan_put},
+	/* approve/return also need plan.approve: asked by the handler. */
+	{SHUANGSUI__V1__ENVELOPE__BODY_PLAN_ACT, SS_OP_PLAN_WRITE, ss_handle_plan_act},
+	{SHUANGSUI__V1__ENVELOPE__BODY_PLAN_GET, SS_OP_PLAN_READ, ss_handle_plan_get},
+	{SHUANGSUI__V1__ENVELOPE__BODY_PLAN_LIST, SS_OP_PLAN_READ, ss_handle_plan_list},
+	{SHUANGSUI__V1__ENVELOPE__BODY_TASK_PUT, SS_OP_TASK_WRITE, ss_handle_task_put},
+	{SHUANGSUI__V1__ENVELOPE__BODY_TASK_GET, SS_OP_TASK_READ, ss_handle_task_get},
+	{SHUANGSUI__V1__ENVELOPE__BODY_TASK_PREVIEW, SS_OP_TASK_READ, ss_handle_task_preview},
+	{SHUANGSUI__V1__ENVELOPE__BODY_TARGETED_RECORD, SS_OP_TARGETED_WRITE,
+	 ss_handle_targeted_record},
+	{SHUANGSUI__V1__ENVELOPE__BODY_STATS_QUERY, SS_OP_STATS_READ, ss_handle_stats_query},
 };
 
 /* SHA-256 of the Envelope re-encoded with request_id = 0 (docs/protocol.md). */

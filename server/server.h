@@ -161,6 +161,34 @@ void ss_handle_import_commit(struct ss_request *req);
 void ss_handle_calendar_add_workdays(struct ss_request *req);
 void ss_handle_calendar_between(struct ss_request *req);
 void ss_handle_calendar_override(struct ss_request *req);
+void ss_handle_department_put(struct ss_request *req);
+void ss_handle_department_list(struct ss_request *req);
+void ss_handle_plan_put(struct ss_request *req);
+void ss_handle_plan_act(struct ss_request *req);
+void ss_handle_plan_get(struct ss_request *req);
+void ss_handle_plan_list(struct ss_request *req);
+void ss_handle_task_put(struct ss_request *req);
+void ss_handle_task_get(struct ss_request *req);
+void ss_handle_task_preview(struct ss_request *req);
+void ss_handle_targeted_record(struct ss_request *req);
+void ss_handle_stats_query(struct ss_request *req);
+
+/*
+ * The eligible population of a task (docs/plans.md §5), as one SELECT with
+ * its parameters: columns stratum (0-based; NULL in none), record_id,
+ * excluded (NULL, 'inactive', 'annual_cap' or 'plan_rule').  Built from the
+ * row of ss_task_population_sql (parameter $1: the task id).
+ */
+struct ss_population {
+	char *sql;
+	char **params;
+	int nparams;
+};
+extern const char *const ss_task_population_sql;
+struct ss_population *ss_population_build(const char *directory, const char *jurisdiction,
+					  const char *draw_date, const char *strata_json,
+					  const char *annual_cap, const char *exclusions_json);
+void ss_population_free(struct ss_population *p);
 /* Releases a connection's import state (the staging rows stay until the import is reused or cleaned). */
 void ss_import_free(struct ss_import *imp);
 

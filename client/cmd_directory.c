@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -550,6 +551,14 @@ struct dir_import {
 	Shuangsui__V1__ImportRow **row_ptrs;
 	size_t nrows;
 	size_t bytes;
+	/* The chunk's cells are copied once, into text (never moved: it holds
+	 * more than a chunk's bytes) and cells (grown as needed, so rows keep
+	 * an index into it until the chunk is sent). */
+	char *text;
+	size_t text_len;
+	char **cells;
+	size_t ncells, cells_cap;
+	size_t *first_cell; /* first_cell[row] indexes cells */
 	uint32_t seq;
 	int in_flight;
 	uint64_t accepted;
@@ -559,22 +568,34 @@ struct dir_import {
 	int progress;
 };
 
+/*
+ * The file's SHA-256, read before the first row is sent: OpenSSL's, which
+ * uses the processor's SHA extensions where present (a large file is hashed
+ * several times faster than by the portable code).
+ */
 static int dir_file_sha256(const char *path, char hex[65])
 {
-	crypto_hash_sha256_state st;
-	unsigned char buf[65536], md[32];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char buf[1 << 17], md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
 	FILE *f = fopen(path, "rb");
 	size_t n;
+	int rc = -1;
 
-	if (f == NULL)
-		return -1;
-	crypto_hash_sha256_init(&st);
+	if (f == NULL || ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		crypto_hash_sha256_update(&st, buf, n);
-	fclose(f);
-	crypto_hash_sha256_final(&st, md);
-	sodium_bin2hex(hex, 65, md, sizeof(md));
-	return 0;
+		if (EVP_DigestUpdate(ctx, buf, n) != 1)
+			goto out;
+	if (ferror(f) || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+		goto out;
+	sodium_bin2hex(hex, 65, md, 32);
+	rc = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	EVP_MD_CTX_free(ctx);
+	return rc;
 }
 
 static void dir_import_add_error(struct dir_import *im, const Shuangsui__V1__RowError *e)
@@ -591,15 +612,10 @@ static void dir_import_add_error(struct dir_import *im, const Shuangsui__V1__Row
 
 static void dir_import_clear_rows(struct dir_import *im)
 {
-	size_t i, j;
-
-	for (i = 0; i < im->nrows; i++) {
-		for (j = 0; j < im->rows[i].n_cells; j++)
-			free(im->rows[i].cells[j]);
-		free(im->rows[i].cells);
-	}
 	im->nrows = 0;
 	im->bytes = 0;
+	im->text_len = 0;
+	im->ncells = 0;
 }
 
 /* Reads one chunk reply and records its errors. */
@@ -642,8 +658,10 @@ static int dir_import_flush(struct dir_import *im)
 	while (im->in_flight >= DIR_IMPORT_WINDOW)
 		if ((rc = dir_import_recv(im)) != CLI_EXIT_OK)
 			return rc;
-	for (i = 0; i < im->nrows; i++)
+	for (i = 0; i < im->nrows; i++) {
+		im->rows[i].cells = im->cells + im->first_cell[i];
 		im->row_ptrs[i] = &im->rows[i];
+	}
 	ch.import_id = im->import_id;
 	ch.seq = im->seq++;
 	ch.n_rows = im->nrows;
@@ -659,23 +677,40 @@ static int dir_import_flush(struct dir_import *im)
 	return CLI_EXIT_OK;
 }
 
-static int dir_import_add_row(struct dir_import *im, char **cells, size_t n, long line)
+/*
+ * Copies one row into the chunk; len[i] is strlen(cells[i]).  The caller
+ * flushed first if the row would push the chunk past
+ * DIR_IMPORT_CHUNK_BYTES, so text, twice that size, always has room.
+ */
+static int dir_import_add_row(struct dir_import *im, char **cells, const size_t *len, size_t n,
+			      long line)
 {
 	Shuangsui__V1__ImportRow *r = &im->rows[im->nrows];
 	size_t i;
 
+	if (im->ncells + n > im->cells_cap) {
+		size_t ncap = im->cells_cap ? im->cells_cap : 4096;
+		char **nc;
+
+		while (ncap < im->ncells + n)
+			ncap *= 2;
+		nc = realloc(im->cells, ncap * sizeof(*nc));
+		if (nc == NULL)
+			return -1;
+		im->cells = nc;
+		im->cells_cap = ncap;
+	}
 	shuangsui__v1__import_row__init(r);
 	r->line = (uint64_t)line;
-	r->cells = calloc(n + 1, sizeof(char *));
-	if (r->cells == NULL)
-		return -1;
-	im->nrows++;
+	r->n_cells = n;
+	im->first_cell[im->nrows++] = im->ncells;
 	for (i = 0; i < n; i++) {
-		r->cells[i] = strdup(cells[i]);
-		if (r->cells[i] == NULL)
-			return -1;
-		r->n_cells = i + 1;
-		im->bytes += strlen(cells[i]) + 3;
+		char *t = im->text + im->text_len;
+
+		memcpy(t, cells[i], len[i] + 1);
+		im->text_len += len[i] + 1;
+		im->cells[im->ncells++] = t;
+		im->bytes += len[i] + 3;
 	}
 	im->bytes += 16;
 	return 0;
@@ -809,7 +844,7 @@ static int dir_import(struct cli *cli, const struct ss_dirschema *s, struct dir_
 	struct ss_table_reader *rd;
 	char err_en[512], err_zh[512];
 	char **cells, **header = NULL;
-	size_t ncells, nheader = 0, i;
+	size_t ncells, nheader = 0, i, *cell_len = NULL;
 	long line;
 	int rc, r;
 
@@ -834,8 +869,12 @@ static int dir_import(struct cli *cli, const struct ss_dirschema *s, struct dir_
 	im.errors = json_object_new_array();
 	im.rows = calloc(DIR_IMPORT_CHUNK_ROWS, sizeof(*im.rows));
 	im.row_ptrs = calloc(DIR_IMPORT_CHUNK_ROWS, sizeof(*im.row_ptrs));
+	im.first_cell = calloc(DIR_IMPORT_CHUNK_ROWS, sizeof(*im.first_cell));
+	im.text = malloc(2 * DIR_IMPORT_CHUNK_BYTES);
+	cell_len = calloc(SS_TABLE_MAX_CELLS + 1, sizeof(*cell_len));
 	im.progress = !cli->json && isatty(2);
-	if (header == NULL || im.rows == NULL || im.row_ptrs == NULL) {
+	if (header == NULL || im.rows == NULL || im.row_ptrs == NULL || im.first_cell == NULL ||
+	    im.text == NULL || cell_len == NULL) {
 		rc = cli_fail(cli, CLI_EXIT_CONFIG, "NOMEM", "%s", _("out of memory"));
 		goto out;
 	}
@@ -846,8 +885,15 @@ static int dir_import(struct cli *cli, const struct ss_dirschema *s, struct dir_
 	while (rc == CLI_EXIT_OK && (r = ss_table_reader_next(rd, &cells, &ncells, &line)) == 1) {
 		size_t row_bytes = 16;
 
-		for (i = 0; i < ncells; i++)
-			row_bytes += strlen(cells[i]) + 3;
+		if (ncells > SS_TABLE_MAX_CELLS) {
+			rc = cli_fail(cli, CLI_EXIT_CONFIG, "TOO_LARGE",
+				      _("line %ld: the row is larger than an import chunk allows"), line);
+			break;
+		}
+		for (i = 0; i < ncells; i++) {
+			cell_len[i] = strlen(cells[i]);
+			row_bytes += cell_len[i] + 3;
+		}
 		if (row_bytes > DIR_IMPORT_CHUNK_BYTES) {
 			rc = cli_fail(cli, CLI_EXIT_CONFIG, "TOO_LARGE",
 				      _("line %ld: the row is larger than an import chunk allows"), line);
@@ -857,7 +903,7 @@ static int dir_import(struct cli *cli, const struct ss_dirschema *s, struct dir_
 		if (im.nrows > 0 && im.bytes + row_bytes > DIR_IMPORT_CHUNK_BYTES &&
 		    (rc = dir_import_flush(&im)) != CLI_EXIT_OK)
 			break;
-		if (dir_import_add_row(&im, cells, ncells, line) != 0) {
+		if (dir_import_add_row(&im, cells, cell_len, ncells, line) != 0) {
 			rc = cli_fail(cli, CLI_EXIT_CONFIG, "NOMEM", "%s", _("out of memory"));
 			break;
 		}
@@ -893,6 +939,10 @@ out:
 	dir_import_clear_rows(&im);
 	free(im.rows);
 	free(im.row_ptrs);
+	free(im.first_cell);
+	free(im.text);
+	free(im.cells);
+	free(cell_len);
 	json_object_put(im.errors);
 	cli_session_free(im.sess);
 	for (i = 0; i < nheader; i++)

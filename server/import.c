@@ -6,7 +6,8 @@
  * transaction and takes the directory's lock.  Each chunk is validated here,
  * row by row (check characters, division codes, enumerations, repeated
  * record ids, the operator's jurisdiction); the current versions of its
- * records are looked up with one indexed query; new and changed rows are
+ * records are looked up with one indexed query (not at all when the
+ * directory was empty when its lock was taken); new and changed rows are
  * then COPYed straight into <directory>_versions, identical rows are
  * skipped.  Bad cells go back to the client with the chunk's reply.
  * Commit COMMITs the transaction together with the import's record and its
@@ -50,6 +51,7 @@ struct ss_idset {
 
 struct ss_import {
 	uint64_t id;
+	char id_text[24]; /* id in decimal, for each COPY row */
 	const struct ss_dirschema *schema;
 	struct ss_server *srv;
 	struct ss_pgpool *session; /* the import's own transaction */
@@ -68,7 +70,13 @@ struct ss_import {
 	uint64_t new_records, changed, unchanged;
 	uint32_t next_seq;  /* chunks must arrive numbered 0, 1, 2, ... */
 	int keeps_columns;  /* the file leaves columns out: existing records keep them */
+	int was_empty;      /* the directory held no versions when its lock was taken */
 	int chunks_in_flight;
+	/* Chunks are validated one at a time, in order, by a libuv worker
+	 * thread (the set of record ids seen is shared between them); the
+	 * loop thread meanwhile keeps the database and the peer busy. */
+	struct ss_import_chunk *waiting, *waiting_tail;
+	int validating;
 	int committing;
 	int applying; /* committing with COMMIT (else ROLLBACK and a recorded refusal) */
 	uint64_t began_ms, commit_ms;
@@ -295,7 +303,14 @@ static void ss_import_begin_free(void *p)
 	ss_import_free(p);
 }
 
-static void ss_import_locked(void *arg, int err, PGresult *res)
+/*
+ * The directory's emptiness, seen after its lock was granted: a statement
+ * started after the lock sees every version committed before it, and no
+ * other writer can add one until this transaction ends (record_put() needs
+ * the lock shared).  An empty directory has no current versions to look
+ * up: every row of the import is then new, at version 1.
+ */
+static void ss_import_probed(void *arg, int err, PGresult *res)
 {
 	struct ss_request *req = arg;
 	struct ss_import *imp = req->work;
@@ -304,10 +319,11 @@ static void ss_import_locked(void *arg, int err, PGresult *res)
 	char *cols[SS_IMPORT_MAX_HEADER];
 	size_t i, c;
 
-	if (err != 0 || imp->errors > 0) { /* the lock, or BEGIN before it, failed */
-		ss_request_fail_db(req, err != 0 ? err : SS_ERR_INTERNAL, res);
+	if (err != 0) {
+		ss_request_fail_db(req, err, res);
 		return;
 	}
+	imp->was_empty = PQntuples(res) == 0;
 	if (req->conn->import != NULL) {
 		ss_request_fail(req, SS_ERR_BAD_REQUEST, "import_begin",
 				"an import is already open on this connection",
@@ -329,6 +345,21 @@ static void ss_import_locked(void *arg, int err, PGresult *res)
 	reply.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_BEGIN_REPLY;
 	reply.import_begin_reply = &br;
 	ss_request_reply(req, &reply);
+}
+
+static void ss_import_locked(void *arg, int err, PGresult *res)
+{
+	struct ss_request *req = arg;
+	struct ss_import *imp = req->work;
+	char sql[96];
+
+	if (err != 0 || imp->errors > 0) { /* the lock, or BEGIN before it, failed */
+		ss_request_fail_db(req, err != 0 ? err : SS_ERR_INTERNAL, res);
+		return;
+	}
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s_versions LIMIT 1", imp->schema->table);
+	if (ss_pgpool_query(imp->session, sql, 0, NULL, ss_import_probed, req) != 0)
+		ss_request_fail(req, SS_ERR_DATABASE_UNAVAILABLE, NULL, NULL, NULL);
 }
 
 static void ss_import_began(void *arg, int err, PGresult *res)
@@ -356,6 +387,7 @@ static void ss_import_opened(void *arg, int err, PGresult *res)
 		return;
 	}
 	imp->id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	snprintf(imp->id_text, sizeof(imp->id_text), "%llu", (unsigned long long)imp->id);
 	imp->session = ss_pgpool_new_session(imp->srv->loop, imp->srv->cfg->db_conninfo,
 					     imp->srv->cfg->db_statement_timeout_ms);
 	if (imp->session == NULL || ss_import_sql(imp) != 0) {
@@ -470,6 +502,13 @@ struct ss_staged {
 
 struct ss_import_chunk {
 	struct ss_import *imp;
+	struct ss_request *req;
+	uv_work_t work;               /* validation, off the loop thread */
+	struct ss_import_chunk *next; /* waiting for the worker, in sequence order */
+	int rc;                       /* 0, or a negative error that stopped validation */
+	uint64_t bad;                 /* bad cells and rows found by validation */
+	char *copy;                   /* built by the worker when every row is new */
+	size_t copy_len, copy_cap;
 	struct ss_staged *rows;
 	size_t nrows;
 	Shuangsui__V1__RowError *errors;
@@ -500,6 +539,7 @@ static void ss_import_chunk_free(void *p)
 	}
 	free(k->errors);
 	free(k->ptrs);
+	free(k->copy);
 	free(k);
 }
 
@@ -576,7 +616,7 @@ static int ss_import_error(struct ss_import_chunk *k, uint64_t line, const char 
  * cells (each reported through k), or a negative error.
  */
 static int ss_import_row(struct ss_request *req, struct ss_import_chunk *k,
-			 const Shuangsui__V1__ImportRow *row, char **values)
+			 const Shuangsui__V1__ImportRow *row, char **values, char **rid_out)
 {
 	struct ss_import *imp = k->imp;
 	const struct ss_dirschema *s = imp->schema;
@@ -632,7 +672,10 @@ static int ss_import_row(struct ss_request *req, struct ss_import_chunk *k,
 				seen = SS_ERR_NOMEM;
 			bad++;
 		}
-		free(rid);
+		if (seen != 0 || rid_out == NULL)
+			free(rid);
+		else
+			*rid_out = rid;
 		if (seen < 0)
 			return SS_ERR_NOMEM;
 	}
@@ -673,17 +716,32 @@ static int ss_staged_cmp(const void *a, const void *b)
 	return strcmp(((const struct ss_staged *)a)->rid, ((const struct ss_staged *)b)->rid);
 }
 
+/* Lower-case hex of a SHA-256 (a public digest: no need for constant time). */
+static void ss_import_hex(const unsigned char md[32], char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = '\0';
+}
+
 /* Appends one version row: record id, version, values, digest, who, why, import. */
 static int ss_import_copy_row(struct ss_import *imp, const struct ss_staged *st, uint32_t version,
 			      const char *actor, char **buf, size_t *len, size_t *cap)
 {
 	const struct ss_dirschema *s = imp->schema;
 	const char *fields[2 + 64 + 4];
-	char ver[16], id[24], digest[2 + 65];
+	char ver[16], digest[2 + 65];
 	size_t i;
 
-	snprintf(ver, sizeof(ver), "%u", version);
-	snprintf(id, sizeof(id), "%llu", (unsigned long long)imp->id);
+	if (version == 1)
+		memcpy(ver, "1", 2);
+	else
+		snprintf(ver, sizeof(ver), "%u", version);
 	digest[0] = '\\';
 	digest[1] = 'x';
 	memcpy(digest + 2, st->digest, 65);
@@ -694,7 +752,7 @@ static int ss_import_copy_row(struct ss_import *imp, const struct ss_staged *st,
 	fields[2 + s->ncols] = digest;
 	fields[3 + s->ncols] = actor;
 	fields[4 + s->ncols] = imp->reason;
-	fields[5 + s->ncols] = id;
+	fields[5 + s->ncols] = imp->id_text;
 	return ss_copy_append(buf, len, cap, fields, 6 + s->ncols);
 }
 
@@ -717,7 +775,7 @@ static int ss_import_keep_current(struct ss_import *imp, struct ss_staged *st, P
 		col++;
 	}
 	ss_record_digest(s, st->values, md);
-	sodium_bin2hex(st->digest, sizeof(st->digest), md, sizeof(md));
+	ss_import_hex(md, st->digest);
 	return 0;
 }
 
@@ -742,8 +800,10 @@ static void ss_import_looked_up(void *arg, int err, PGresult *res)
 		return;
 	}
 	n = PQntuples(res);
-	/* Both sides in record-id order (the query's ORDER BY, and this sort). */
-	qsort(k->rows, k->nrows, sizeof(*k->rows), ss_staged_cmp);
+	/* Both sides in record-id order (the query's ORDER BY, and this sort);
+	 * when none of the records exists yet there is nothing to merge. */
+	if (n > 0)
+		qsort(k->rows, k->nrows, sizeof(*k->rows), ss_staged_cmp);
 	for (i = 0; i < k->nrows && rc == 0; i++) {
 		struct ss_staged *st = &k->rows[i];
 		uint32_t version = 1;
@@ -827,14 +887,145 @@ static char *ss_import_id_array(const struct ss_import_chunk *k)
 	return a;
 }
 
+/*
+ * Runs on a worker thread: validates the chunk's rows into k->rows and, if
+ * the directory was empty at the start, builds their COPY data as well.
+ * Touches only k, the import's set of ids seen, and read-only state.
+ */
+static void ss_import_chunk_validate(uv_work_t *w)
+{
+	struct ss_import_chunk *k = w->data;
+	struct ss_request *req = k->req;
+	struct ss_import *imp = k->imp;
+	const Shuangsui__V1__ImportChunk *ch = req->env->import_chunk;
+	size_t r, c, i;
+	int rc = 0;
+
+	for (r = 0; r < ch->n_rows && rc >= 0; r++) {
+		struct ss_staged *st = &k->rows[k->nrows];
+		unsigned char md[32];
+
+		st->values = calloc(imp->schema->ncols, sizeof(char *));
+		if (st->values == NULL) {
+			rc = SS_ERR_NOMEM;
+			break;
+		}
+		rc = ss_import_row(req, k, ch->rows[r], st->values, &st->rid);
+		if (rc == 0) {
+			st->line = ch->rows[r]->line;
+			ss_record_digest(imp->schema, st->values, md);
+			ss_import_hex(md, st->digest);
+			k->nrows++;
+			k->accepted++;
+			continue;
+		}
+		if (rc > 0)
+			k->bad += (uint64_t)rc;
+		for (c = 0; c < imp->schema->ncols; c++)
+			free(st->values[c]);
+		free(st->values);
+		st->values = NULL;
+		free(st->rid);
+		st->rid = NULL;
+	}
+	if (rc >= 0)
+		rc = 0;
+	/* Every row new, at version 1: the COPY data need no lookup first. */
+	if (rc == 0 && imp->was_empty && !imp->dry_run && k->bad == 0)
+		for (i = 0; i < k->nrows && rc == 0; i++)
+			rc = ss_import_copy_row(imp, &k->rows[i], 1, req->conn->principal.id,
+						&k->copy, &k->copy_len, &k->copy_cap);
+	k->rc = rc;
+}
+
+static void ss_import_chunk_validated(uv_work_t *w, int status);
+
+/* Hands the next waiting chunk, if any, to a worker thread. */
+static void ss_import_validate_next(struct ss_import *imp)
+{
+	struct ss_import_chunk *k = imp->waiting;
+
+	if (imp->validating || k == NULL)
+		return;
+	imp->waiting = k->next;
+	if (imp->waiting == NULL)
+		imp->waiting_tail = NULL;
+	k->next = NULL;
+	k->work.data = k;
+	imp->validating = 1;
+	if (uv_queue_work(imp->srv->loop, &k->work, ss_import_chunk_validate,
+			  ss_import_chunk_validated) != 0) {
+		k->rc = SS_ERR_INTERNAL;
+		ss_import_chunk_validated(&k->work, 0);
+	}
+}
+
+/* Back on the loop thread: look the records up, or COPY them straight away. */
+static void ss_import_chunk_validated(uv_work_t *w, int status)
+{
+	struct ss_import_chunk *k = w->data;
+	struct ss_request *req = k->req;
+	struct ss_import *imp = k->imp;
+	char *ids, *copy;
+	size_t len;
+	int rc;
+
+	imp->validating = 0;
+	ss_import_validate_next(imp);
+	imp->errors += k->bad;
+	if (k->rc != 0 || status != 0) {
+		imp->chunks_in_flight--;
+		imp->errors++; /* a chunk not fully processed: the import cannot apply */
+		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
+		return;
+	}
+	if (k->nrows == 0) {
+		imp->chunks_in_flight--;
+		ss_import_chunk_reply(req);
+		return;
+	}
+	if (imp->was_empty) {
+		imp->new_records += k->nrows;
+		copy = k->copy;
+		len = k->copy_len;
+		k->copy = NULL;
+		/* Once anything is wrong the import will roll back: nothing more to write. */
+		if (len == 0 || imp->dry_run || imp->errors > 0) {
+			free(copy);
+			imp->chunks_in_flight--;
+			ss_import_chunk_reply(req);
+			return;
+		}
+		if (ss_pgpool_copy(imp->session, imp->copy_sql, copy, len, ss_import_chunk_stored,
+				   req) != 0) {
+			imp->chunks_in_flight--;
+			imp->errors++;
+			ss_request_fail(req, SS_ERR_DATABASE_UNAVAILABLE, NULL, NULL, NULL);
+		}
+		return;
+	}
+	ids = ss_import_id_array(k);
+	if (ids == NULL) {
+		imp->chunks_in_flight--;
+		imp->errors++;
+		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
+		return;
+	}
+	rc = ss_pgpool_query(imp->session, imp->lookup_sql, 1, (const char *const *)&ids,
+			     ss_import_looked_up, req);
+	free(ids);
+	if (rc != 0) {
+		imp->chunks_in_flight--;
+		imp->errors++;
+		ss_request_fail(req, rc, NULL, NULL, NULL);
+	}
+}
+
 void ss_handle_import_chunk(struct ss_request *req)
 {
 	const Shuangsui__V1__ImportChunk *ch = req->env->import_chunk;
 	struct ss_import *imp = req->conn->import;
 	struct ss_import_chunk *k;
-	char *ids;
-	size_t r, c;
-	int rc = 0;
 
 	if (imp == NULL || imp->id != ch->import_id || imp->committing) {
 		ss_import_refuse_no_import(req, "import_chunk.import_id");
@@ -866,58 +1057,16 @@ void ss_handle_import_chunk(struct ss_request *req)
 	}
 	req->work = k;
 	req->work_free = ss_import_chunk_free;
-	for (r = 0; r < ch->n_rows && rc >= 0; r++) {
-		struct ss_staged *st = &k->rows[k->nrows];
-		unsigned char md[32];
-
-		st->values = calloc(imp->schema->ncols, sizeof(char *));
-		if (st->values == NULL) {
-			rc = SS_ERR_NOMEM;
-			break;
-		}
-		rc = ss_import_row(req, k, ch->rows[r], st->values);
-		if (rc == 0 && (st->rid = ss_record_id(imp->schema, st->values)) == NULL)
-			rc = SS_ERR_NOMEM;
-		if (rc == 0) {
-			st->line = ch->rows[r]->line;
-			ss_record_digest(imp->schema, st->values, md);
-			sodium_bin2hex(st->digest, sizeof(st->digest), md, sizeof(md));
-			k->nrows++;
-			k->accepted++;
-			continue;
-		}
-		if (rc > 0)
-			imp->errors += (uint64_t)rc;
-		for (c = 0; c < imp->schema->ncols; c++)
-			free(st->values[c]);
-		free(st->values);
-		st->values = NULL;
-	}
+	k->req = req;
 	imp->rows += ch->n_rows;
-	if (rc < 0) {
-		imp->errors++; /* a chunk not fully processed: the import cannot apply */
-		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
-		return;
-	}
-	if (k->nrows == 0) {
-		ss_import_chunk_reply(req);
-		return;
-	}
-	ids = ss_import_id_array(k);
-	if (ids == NULL) {
-		imp->errors++;
-		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
-		return;
-	}
+	/* In flight from here: commit waits for its reply. */
 	imp->chunks_in_flight++;
-	rc = ss_pgpool_query(imp->session, imp->lookup_sql, 1, (const char *const *)&ids,
-			     ss_import_looked_up, req);
-	free(ids);
-	if (rc != 0) {
-		imp->chunks_in_flight--;
-		imp->errors++;
-		ss_request_fail(req, rc, NULL, NULL, NULL);
-	}
+	if (imp->waiting_tail != NULL)
+		imp->waiting_tail->next = k;
+	else
+		imp->waiting = k;
+	imp->waiting_tail = k;
+	ss_import_validate_next(imp);
 }
 
 /* ---- commit ---- */

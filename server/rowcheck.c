@@ -4,6 +4,8 @@
 #include "rowcheck.h"
 
 #include <ctype.h>
+#include <openssl/evp.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,28 +49,47 @@ static char *ss_cell_trim(const char *in)
 	return strndup(b, (size_t)(e - b));
 }
 
-static int ss_cell_bool(const char *v, char **out)
+static int ss_cell_bool(char *v, char **out)
 {
 	static const char *const yes[] = {"t", "true", "1", "y", "yes", "是", "Y", "TRUE", NULL};
 	static const char *const no[] = {"f", "false", "0", "n", "no", "否", "N", "FALSE", "", NULL};
 	size_t i;
 
+	/* v is not empty here: the normalized flag is written over it. */
 	for (i = 0; yes[i]; i++)
-		if (strcmp(v, yes[i]) == 0)
-			return (*out = strdup("t")) ? 0 : SS_ERR_NOMEM;
+		if (strcmp(v, yes[i]) == 0) {
+			strcpy(v, "t");
+			*out = v;
+			return 0;
+		}
 	for (i = 0; no[i]; i++)
-		if (strcmp(v, no[i]) == 0)
-			return (*out = strdup("f")) ? 0 : SS_ERR_NOMEM;
+		if (strcmp(v, no[i]) == 0) {
+			strcpy(v, "f");
+			*out = v;
+			return 0;
+		}
 	return SS_ERR_BAD_REQUEST;
 }
 
-static int ss_cell_enum(const struct ss_column *c, const char *v, char **out)
+/* The code for v (a code or its Chinese name), written over v when it fits. */
+static int ss_cell_enum(const struct ss_column *c, char *v, char **out)
 {
 	const struct ss_enum_value *ev;
 
-	for (ev = c->values; ev->code != NULL; ev++)
-		if (strcmp(v, ev->code) == 0 || strcmp(v, ev->zh) == 0)
+	for (ev = c->values; ev->code != NULL; ev++) {
+		if (strcmp(v, ev->code) == 0) {
+			*out = v;
+			return 0;
+		}
+		if (strcmp(v, ev->zh) == 0) {
+			if (strlen(ev->code) <= strlen(v)) {
+				strcpy(v, ev->code);
+				*out = v;
+				return 0;
+			}
 			return (*out = strdup(ev->code)) ? 0 : SS_ERR_NOMEM;
+		}
+	}
 	return SS_ERR_BAD_REQUEST;
 }
 
@@ -124,7 +145,7 @@ static char *ss_cell_list(const char *v)
 	return out;
 }
 
-static int ss_cell_date(const char *v, char **out)
+static int ss_cell_date(char *v, char **out)
 {
 	char iso[11];
 	int32_t day;
@@ -141,10 +162,9 @@ static int ss_cell_date(const char *v, char **out)
 			return SS_ERR_BAD_REQUEST;
 	if (ss_date_parse(iso, &day) != 0)
 		return SS_ERR_BAD_REQUEST;
-	*out = malloc(11);
-	if (*out == NULL)
-		return SS_ERR_NOMEM;
-	ss_date_format(day, *out);
+	/* YYYY-MM-DD over the 10 bytes of v. */
+	ss_date_format(day, v);
+	*out = v;
 	return 0;
 }
 
@@ -166,14 +186,16 @@ static int ss_cell_typed(const struct ss_column *c, const struct ss_divisions *d
 	char en[256], zh[256], shown[64];
 	int rc;
 
-	/* Values echoed in messages: clipped, and valid UTF-8 whatever was sent. */
-	ss_utf8_clip(v, 60, shown, sizeof(shown));
+	/* Values echoed in messages are clipped, and valid UTF-8 whatever was
+	 * sent: SS_CELL_SHOWN() makes that copy, on the error paths only. */
+#define SS_CELL_SHOWN() ss_utf8_clip(v, 60, shown, sizeof(shown))
 	switch (c->type) {
 	case SS_COL_TEXT:
 		if (ss_validate_text(v, 0, c->max_len) != 0) {
 			snprintf(en, sizeof(en), "must be valid text of at most %d characters",
 				 c->max_len);
 			snprintf(zh, sizeof(zh), "须为不超过 %d 个字符的有效文本", c->max_len);
+			free(v);
 			return ss_cell_fail(e, c, en, zh);
 		}
 		*out = v;
@@ -192,6 +214,7 @@ static int ss_cell_typed(const struct ss_column *c, const struct ss_divisions *d
 		return 0;
 	case SS_COL_ID:
 		if (ss_cell_id(v, c->max_len) != 0) {
+			SS_CELL_SHOWN();
 			snprintf(en, sizeof(en),
 				 "\"%s\" must be 2 to %d letters, digits, '-', '_' or '.'", shown,
 				 c->max_len);
@@ -215,6 +238,7 @@ static int ss_cell_typed(const struct ss_column *c, const struct ss_divisions *d
 	}
 	case SS_COL_DIVISION:
 		if (ss_division_check(divs, v, abolished) != 0) {
+			SS_CELL_SHOWN();
 			snprintf(en, sizeof(en), "\"%s\" is not a GB/T 2260 division code", shown);
 			snprintf(zh, sizeof(zh), "“%s”不是有效的行政区划代码（GB/T 2260）", shown);
 			free(v);
@@ -227,6 +251,7 @@ static int ss_cell_typed(const struct ss_column *c, const struct ss_divisions *d
 		if (rc == SS_ERR_BAD_REQUEST) {
 			char choices_en[200], choices_zh[200];
 
+			SS_CELL_SHOWN();
 			ss_cell_enum_choices(c, choices_en, sizeof(choices_en), choices_zh,
 					     sizeof(choices_zh));
 			snprintf(en, sizeof(en), "\"%s\" is not one of %s", shown, choices_en);
@@ -234,23 +259,27 @@ static int ss_cell_typed(const struct ss_column *c, const struct ss_divisions *d
 			free(v);
 			return ss_cell_fail(e, c, en, zh);
 		}
-		free(v);
+		if (*out != v)
+			free(v);
 		return rc;
 	case SS_COL_BOOL:
 		rc = ss_cell_bool(v, out);
 		if (rc == SS_ERR_BAD_REQUEST) {
+			SS_CELL_SHOWN();
 			snprintf(en, sizeof(en), "\"%s\" is not yes/no (是/否, true/false, 1/0)", shown);
 			snprintf(zh, sizeof(zh), "“%s”应为“是”或“否”", shown);
 			free(v);
 			return ss_cell_fail(e, c, en, zh);
 		}
-		free(v);
+		if (*out != v)
+			free(v);
 		return rc;
 	case SS_COL_INT: {
-		char *end;
+		char *end, canon[24];
 		long n = strtol(v, &end, 10);
 
 		if (end == v || *end != '\0' || n < c->min || n > c->max_len) {
+			SS_CELL_SHOWN();
 			snprintf(en, sizeof(en), "\"%s\" must be a whole number from %d to %d", shown,
 				 c->min, c->max_len);
 			snprintf(zh, sizeof(zh), "“%s”须为 %d 至 %d 之间的整数", shown, c->min,
@@ -258,25 +287,31 @@ static int ss_cell_typed(const struct ss_column *c, const struct ss_divisions *d
 			free(v);
 			return ss_cell_fail(e, c, en, zh);
 		}
-		/* "05" and "+5" are 5: the stored and digested form is canonical. */
-		free(v);
-		*out = malloc(24);
-		if (*out == NULL)
-			return SS_ERR_NOMEM;
-		snprintf(*out, 24, "%ld", n);
+		/* "05" and "+5" are 5: the stored and digested form is canonical
+		 * (never longer than what was parsed: written over v). */
+		snprintf(canon, sizeof(canon), "%ld", n);
+		if (strlen(canon) > strlen(v)) {
+			free(v);
+			return (*out = strdup(canon)) ? 0 : SS_ERR_NOMEM;
+		}
+		strcpy(v, canon);
+		*out = v;
 		return 0;
 	}
 	case SS_COL_DATE:
 		rc = ss_cell_date(v, out);
 		if (rc == SS_ERR_BAD_REQUEST) {
+			SS_CELL_SHOWN();
 			snprintf(en, sizeof(en), "\"%s\" is not a date (YYYY-MM-DD)", shown);
 			snprintf(zh, sizeof(zh), "“%s”不是有效日期（格式 YYYY-MM-DD）", shown);
 			free(v);
 			return ss_cell_fail(e, c, en, zh);
 		}
-		free(v);
+		if (*out != v)
+			free(v);
 		return rc;
 	}
+#undef SS_CELL_SHOWN
 	free(v);
 	return SS_ERR_INTERNAL;
 }
@@ -323,62 +358,131 @@ char *ss_record_id(const struct ss_dirschema *s, char *const *values)
 	return id;
 }
 
+static EVP_MD *ss_sha256_md;
+static pthread_once_t ss_sha256_once = PTHREAD_ONCE_INIT;
+
+static void ss_sha256_fetch(void)
+{
+	ss_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/*
+ * SHA-256 of buf: OpenSSL's (the processor's SHA extensions where present,
+ * several times faster than the portable code over a million rows), with
+ * its method fetched once; libsodium's if OpenSSL fails.  Same digest.
+ */
+static void ss_sha256(const unsigned char *buf, size_t len, unsigned char md[32])
+{
+	EVP_MD_CTX *ctx;
+	unsigned int n = 0;
+
+	pthread_once(&ss_sha256_once, ss_sha256_fetch);
+	ctx = ss_sha256_md != NULL ? EVP_MD_CTX_new() : NULL;
+	if (ctx == NULL || EVP_DigestInit_ex2(ctx, ss_sha256_md, NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, buf, len) != 1 || EVP_DigestFinal_ex(ctx, md, &n) != 1 ||
+	    n != 32)
+		crypto_hash_sha256(md, buf, len);
+	EVP_MD_CTX_free(ctx);
+}
+
 void ss_record_digest(const struct ss_dirschema *s, char *const *values, unsigned char md[32])
 {
-	crypto_hash_sha256_state st;
-	size_t i;
+	unsigned char stack[4096], *buf = stack;
+	size_t i, total = 0, at = 0;
 
-	crypto_hash_sha256_init(&st);
-	for (i = 0; i < s->ncols; i++) {
-		uint32_t n = values[i] ? (uint32_t)strlen(values[i]) : 0xffffffffu;
-		unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
-					(unsigned char)(n >> 8), (unsigned char)n};
+	/* The values serialized once (4-byte big-endian length or 0xffffffff,
+	 * then the bytes), then hashed in one call. */
+	for (i = 0; i < s->ncols; i++)
+		total += 4 + (values[i] ? strlen(values[i]) : 0);
+	if (total > sizeof(stack) && (buf = malloc(total)) == NULL) {
+		crypto_hash_sha256_state st;
 
-		crypto_hash_sha256_update(&st, len, 4);
-		if (values[i] != NULL)
-			crypto_hash_sha256_update(&st, (const unsigned char *)values[i], n);
+		for (i = 0; i < s->ncols; i++) {
+			uint32_t n = values[i] ? (uint32_t)strlen(values[i]) : 0xffffffffu;
+			unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
+						(unsigned char)(n >> 8), (unsigned char)n};
+
+			if (i == 0)
+				crypto_hash_sha256_init(&st);
+			crypto_hash_sha256_update(&st, len, 4);
+			if (values[i] != NULL)
+				crypto_hash_sha256_update(&st, (const unsigned char *)values[i], n);
+		}
+		crypto_hash_sha256_final(&st, md);
+		return;
 	}
-	crypto_hash_sha256_final(&st, md);
+	for (i = 0; i < s->ncols; i++) {
+		size_t vlen = values[i] ? strlen(values[i]) : 0;
+		uint32_t n = values[i] ? (uint32_t)vlen : 0xffffffffu;
+
+		buf[at] = (unsigned char)(n >> 24);
+		buf[at + 1] = (unsigned char)(n >> 16);
+		buf[at + 2] = (unsigned char)(n >> 8);
+		buf[at + 3] = (unsigned char)n;
+		memcpy(buf + at + 4, values[i] ? values[i] : "", vlen);
+		at += 4 + vlen;
+	}
+	ss_sha256(buf, at, md);
+	if (buf != stack)
+		free(buf);
 }
 
 int ss_copy_append(char **buf, size_t *len, size_t *cap, const char *const *fields, size_t n)
 {
-	size_t i, need = 0;
+	size_t i;
 
-	for (i = 0; i < n; i++)
-		need += fields[i] ? 2 * strlen(fields[i]) + 1 : 3;
-	if (*len + need + 1 > *cap) {
-		size_t ncap = (*cap ? *cap * 2 : 65536);
-		char *nb;
+	for (i = 0; i < n; i++) {
+		const char *p = fields[i];
+		size_t flen = p != NULL ? strlen(p) : 0;
+		/* Worst case: every byte escaped, plus the separator (or newline). */
+		size_t need = 2 * flen + 3;
+		char *out;
 
-		while (ncap < *len + need + 1)
-			ncap *= 2;
-		nb = realloc(*buf, ncap);
+		if (*len + need > *cap) {
+			size_t ncap = (*cap ? *cap * 2 : 65536);
+			char *nb;
+
+			while (ncap < *len + need)
+				ncap *= 2;
+			nb = realloc(*buf, ncap);
+			if (nb == NULL)
+				return SS_ERR_NOMEM;
+			*buf = nb;
+			*cap = ncap;
+		}
+		out = *buf + *len;
+		if (i > 0)
+			*out++ = '\t';
+		if (p == NULL) {
+			memcpy(out, "\\N", 2);
+			out += 2;
+		} else {
+			const char *end = p + flen;
+
+			/* Runs of ordinary bytes are copied whole; the four bytes
+			 * COPY's text format reserves are escaped. */
+			while (p < end) {
+				size_t run = strcspn(p, "\\\t\n\r");
+
+				memcpy(out, p, run);
+				out += run;
+				p += run;
+				if (p < end) {
+					*out++ = '\\';
+					*out++ = *p == '\\' ? '\\' : *p == '\t' ? 't' : *p == '\n' ? 'n' : 'r';
+					p++;
+				}
+			}
+		}
+		*len = (size_t)(out - *buf);
+	}
+	if (*len + 1 > *cap) {
+		char *nb = realloc(*buf, *cap ? *cap * 2 : 65536);
+
 		if (nb == NULL)
 			return SS_ERR_NOMEM;
 		*buf = nb;
-		*cap = ncap;
-	}
-	for (i = 0; i < n; i++) {
-		const char *p = fields[i];
-
-		if (i > 0)
-			(*buf)[(*len)++] = '\t';
-		if (p == NULL) {
-			memcpy(*buf + *len, "\\N", 2);
-			*len += 2;
-			continue;
-		}
-		for (; *p; p++) {
-			char esc = *p == '\\' ? '\\' : *p == '\t' ? 't' : *p == '\n' ? 'n' : *p == '\r' ? 'r' : 0;
-
-			if (esc) {
-				(*buf)[(*len)++] = '\\';
-				(*buf)[(*len)++] = esc;
-			} else {
-				(*buf)[(*len)++] = *p;
-			}
-		}
+		*cap = *cap ? *cap * 2 : 65536;
 	}
 	(*buf)[(*len)++] = '\n';
 	return 0;

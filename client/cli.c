@@ -2,9 +2,11 @@
  * cli.c — connection, error reporting and sub-command dispatch shared by
  * the commands of the shuangsui client.
  */
+#define _GNU_SOURCE /* asprintf */
 #include "cli.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -12,7 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "cli_output.h"
+#include "note.h"
+#include "receipt.h"
+#include "signature.h"
 #include "ss_error.h"
 #include "ss_lang.h"
 
@@ -141,6 +147,159 @@ static void cli_describe_session(const struct cli *cli, const struct cli_session
 			h->principal->role);
 }
 
+/* The file that keeps the last checkpoint of the draw log this client accepted. */
+static char *cli_checkpoint_path(const struct cli *cli)
+{
+	const char *slash;
+
+	if (cli->cfg.log_checkpoint != NULL)
+		return strdup(cli->cfg.log_checkpoint);
+	if (cli->cfg.path == NULL)
+		return NULL;
+	slash = strrchr(cli->cfg.path, '/');
+	if (slash == NULL)
+		return strdup("checkpoint");
+	{
+		char *p = NULL;
+
+		if (asprintf(&p, "%.*s/checkpoint", (int)(slash - cli->cfg.path), cli->cfg.path) < 0)
+			return NULL;
+		return p;
+	}
+}
+
+/* Reads the public key of the draw log: the key string, or a file whose first line it is. */
+int cli_log_key(const char *arg, uint8_t pk[SS_SIG_PUBLIC_KEY_LEN])
+{
+	uint8_t id[SS_SIG_KEY_ID_LEN], *data = NULL;
+	size_t len;
+	int rc;
+
+	if (ss_sig_public_key_parse(arg, pk, id) == 0)
+		return 0;
+	if (ss_file_read(arg, 4096, &data, &len) != 0)
+		return SS_ERR_IO;
+	data[strcspn((char *)data, "\r\n")] = '\0';
+	rc = ss_sig_public_key_parse((char *)data, pk, id);
+	free(data);
+	return rc == 0 ? 0 : SS_ERR_CONFIG;
+}
+
+/*
+ * The draw log's consistency check, on every connection when [log] key is
+ * set: the server's latest signed checkpoint must extend the one this
+ * client accepted before (RFC 9162 consistency proof); then it is kept.  A
+ * log that forked, shrank or was rewritten is refused, loudly.
+ */
+static int cli_log_check(struct cli *cli, struct cli_session *s)
+{
+	SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT, *reply = NULL;
+	Shuangsui__V1__LogCheckpointGet g = SHUANGSUI__V1__LOG_CHECKPOINT_GET__INIT;
+	uint8_t pk[SS_SIG_PUBLIC_KEY_LEN], *old = NULL, *proof = NULL;
+	uint8_t hashes[SS_MERKLE_MAX_PROOF][SS_MERKLE_HASH_LEN];
+	struct ss_check_result res;
+	struct ss_note *note = NULL;
+	struct ss_checkpoint cp;
+	struct ss_blob oldb, newb, proofb;
+	char *path = cli_checkpoint_path(cli), *tmp = NULL;
+	size_t old_len = 0, proof_len = 0, i;
+	const Shuangsui__V1__LogCheckpointReply *r;
+	int rc, exit = CLI_EXIT_OK;
+	FILE *f;
+
+	if (cli_log_key(cli->cfg.log_key, pk) != 0) {
+		exit = cli_fail(cli, CLI_EXIT_CONFIG, "CONFIG", _("[log] key %s holds no public key"),
+				cli->cfg.log_key);
+		goto out;
+	}
+	if (path != NULL && ss_file_read(path, SS_NOTE_MAX_LEN, &old, &old_len) == 0 &&
+	    ss_note_parse((const char *)old, old_len, &note) == 0 &&
+	    ss_checkpoint_parse(note->text, note->text_len, &cp) == 0)
+		g.known_size = cp.size;
+	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_LOG_CHECKPOINT_GET;
+	env.log_checkpoint_get = &g;
+	rc = cli_session_call(s, &env, &reply);
+	if (rc != 0) {
+		exit = cli_report_session(cli, s, rc);
+		goto out;
+	}
+	if (reply->body_case == SHUANGSUI__V1__ENVELOPE__BODY_ERROR &&
+	    reply->error->code == SHUANGSUI__V1__ERROR_CODE__NOT_FOUND && g.known_size == 0)
+		goto out; /* an empty log, and nothing held: nothing to check yet */
+	if (reply->body_case != SHUANGSUI__V1__ENVELOPE__BODY_LOG_CHECKPOINT_REPLY) {
+		exit = cli_fail(cli, CLI_EXIT_PROTOCOL, "LOG_INCONSISTENT",
+				_("THE DRAW LOG DOES NOT EXTEND THE CHECKPOINT YOU HOLD (%" PRIu64
+				  " leaves, kept in %s): the server answered %s.  Its log was "
+				  "truncated or replaced; do not rely on its draws and report this "
+				  "to the legal office and the auditors."),
+				g.known_size, path ? path : "-",
+				reply->body_case == SHUANGSUI__V1__ENVELOPE__BODY_ERROR
+					? reply->error->message_en
+					: "an unexpected reply");
+		goto out;
+	}
+	r = reply->log_checkpoint_reply;
+	for (i = 0; i < r->n_consistency && i < SS_MERKLE_MAX_PROOF; i++) {
+		if (r->consistency[i].len != SS_MERKLE_HASH_LEN)
+			break;
+		memcpy(hashes[i], r->consistency[i].data, SS_MERKLE_HASH_LEN);
+	}
+	newb.data = (const uint8_t *)r->checkpoint;
+	newb.len = strlen(r->checkpoint);
+	{
+		struct ss_note *nn = NULL;
+		struct ss_checkpoint ncp;
+
+		if (ss_note_parse(r->checkpoint, newb.len, &nn) != 0 ||
+		    ss_checkpoint_parse(nn->text, nn->text_len, &ncp) != 0) {
+			ss_note_free(nn);
+			exit = cli_fail(cli, CLI_EXIT_PROTOCOL, "LOG_INCONSISTENT", "%s",
+					_("the server's draw-log checkpoint cannot be read"));
+			goto out;
+		}
+		/* Nothing held yet: the checkpoint against itself checks its signature. */
+		rc = i == r->n_consistency
+			     ? ss_consistency_encode(note != NULL ? g.known_size : ncp.size, ncp.size,
+						     (const uint8_t(*)[32])hashes, i, &proof, &proof_len)
+			     : SS_ERR_MALFORMED_MESSAGE;
+		ss_note_free(nn);
+	}
+	if (note != NULL) {
+		oldb.data = old;
+		oldb.len = old_len;
+	} else {
+		oldb = newb;
+	}
+	proofb.data = proof;
+	proofb.len = proof_len;
+	memset(&res, 0, sizeof(res));
+	if (rc != 0 || ss_audit_consistency(&oldb, &newb, pk, NULL, cli->cfg.log_origin,
+					    &proofb, NULL, &res) != SS_CHECK_OK) {
+		exit = cli_fail(cli, CLI_EXIT_PROTOCOL, "LOG_INCONSISTENT",
+				_("THE DRAW LOG WAS FORKED OR REWRITTEN: the server's checkpoint does not "
+				  "extend the one you hold (%" PRIu64 " leaves, kept in %s): %s: %s.  Do "
+				  "not rely on its draws; report this to the legal office and the "
+				  "auditors."),
+				g.known_size, path ? path : "-", ss_check_name(res.check), res.detail);
+		goto out;
+	}
+	if (path != NULL && asprintf(&tmp, "%s.tmp", path) >= 0 && (f = fopen(tmp, "w")) != NULL) {
+		int ok = fputs(r->checkpoint, f) >= 0;
+
+		if (fclose(f) != 0 || !ok || rename(tmp, path) != 0)
+			remove(tmp);
+	}
+out:
+	if (reply != NULL)
+		shuangsui__v1__envelope__free_unpacked(reply, NULL);
+	ss_note_free(note);
+	free(old);
+	free(proof);
+	free(path);
+	free(tmp);
+	return exit;
+}
+
 int cli_connect(struct cli *cli, struct cli_session **out)
 {
 	struct cli_session_params p;
@@ -166,8 +325,11 @@ int cli_connect(struct cli *cli, struct cli_session **out)
 	} else {
 		if (cli->verbose)
 			cli_describe_session(cli, s);
-		*out = s;
-		return CLI_EXIT_OK;
+		exit = cli->cfg.log_key != NULL ? cli_log_check(cli, s) : CLI_EXIT_OK;
+		if (exit == CLI_EXIT_OK) {
+			*out = s;
+			return CLI_EXIT_OK;
+		}
 	}
 	cli_session_free(s);
 	return exit;

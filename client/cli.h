@@ -110,6 +110,10 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int cli_dispatch(struct cli *cli, const char *group, const struct cli_command *table, size_t n,
 		 int argc, char **argv);
 
+/* Reads the draw log's public key: the key string, or a file whose first line it is.
+ * 0, SS_ERR_IO or SS_ERR_CONFIG. */
+int cli_log_key(const char *arg, uint8_t pk[32]);
+
 /* Commands (cmd_*.c).  argv[0] is the command's name; each accepts --help. */
 int cmd_ping(struct cli *cli, int argc, char **argv);
 int cmd_whoami(struct cli *cli, int argc, char **argv);
@@ -123,6 +127,8 @@ int cmd_plan(struct cli *cli, int argc, char **argv);
 int cmd_task(struct cli *cli, int argc, char **argv);
 int cmd_targeted(struct cli *cli, int argc, char **argv);
 int cmd_stats(struct cli *cli, int argc, char **argv);
+int cmd_draw(struct cli *cli, int argc, char **argv);
+int cmd_log(struct cli *cli, int argc, char **argv);
 int cmd_inspector(struct cli *cli, int argc, char **argv);
 int cmd_item(struct cli *cli, int argc, char **argv);
 int cmd_conflict(struct cli *cli, int argc, char **argv);

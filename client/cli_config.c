@@ -85,6 +85,13 @@ static int cli_config_handler(void *user, const char *section, const char *name,
 			return cli_config_set(&cfg->cert, cli_config_resolve(p->dir, value), p);
 		if (strcmp(name, "key") == 0)
 			return cli_config_set(&cfg->key, cli_config_resolve(p->dir, value), p);
+	} else if (strcmp(section, "log") == 0) {
+		if (strcmp(name, "key") == 0)
+			return cli_config_set(&cfg->log_key, cli_config_resolve(p->dir, value), p);
+		if (strcmp(name, "origin") == 0)
+			return cli_config_set(&cfg->log_origin, strdup(value), p);
+		if (strcmp(name, "checkpoint") == 0)
+			return cli_config_set(&cfg->log_checkpoint, cli_config_resolve(p->dir, value), p);
 	}
 	/* A misspelt setting would otherwise be silently ignored; it is
 	 * reported after the parse so that a syntax error's line stays exact. */
@@ -315,5 +322,8 @@ void cli_config_free(struct cli_config *cfg)
 	free(cfg->ca);
 	free(cfg->cert);
 	free(cfg->key);
+	free(cfg->log_key);
+	free(cfg->log_origin);
+	free(cfg->log_checkpoint);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -2,7 +2,8 @@
  * cli_config.h — the client's settings: configuration file and command line.
  *
  * The file is INI (parsed with inih): section [server] with host, port and
- * ca; section [identity] with cert and key.  Relative paths in the file are
+ * ca; section [identity] with cert and key; section [log] with key, origin
+ * and checkpoint (the draw log's consistency check, cli.c).  Relative paths in the file are
  * taken relative to the file's own directory, so a configuration directory
  * can be copied whole.  Its path is, first that is given: --config,
  * $SHUANGSUI_CONFIG, $XDG_CONFIG_HOME/shuangsui/client.ini,
@@ -25,6 +26,12 @@ struct cli_config {
 	char *ca;
 	char *cert;
 	char *key;
+	/* [log]: the draw log's public key (a file with the key string), its
+	 * checkpoint origin, and the file keeping the last checkpoint accepted
+	 * (default: checkpoint beside the configuration file). */
+	char *log_key;
+	char *log_origin;
+	char *log_checkpoint;
 };
 
 /* Settings given on the command line; NULL where not given. */

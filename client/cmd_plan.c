@@ -745,6 +745,15 @@ static const char *stats_name(const char *name)
 	return name;
 }
 
+/* A figure as JSON: six significant digits, as people read them (0.96, not 0.9599999…). */
+static json_object *stats_number(double v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%.6g", v);
+	return json_object_new_double_s(v, buf);
+}
+
 int cmd_stats(struct cli *cli, int argc, char **argv)
 {
 	SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT, *reply = NULL;
@@ -827,12 +836,12 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 			json_object_object_add(j, "department", cli_json_str(f->department));
 			json_object_object_add(j, "name", cli_json_str(f->name));
 			json_object_object_add(j, "period", cli_json_str(f->period));
-			json_object_object_add(j, "value", json_object_new_double(f->value));
+			json_object_object_add(j, "value", stats_number(f->value));
 			json_object_object_add(j, "numerator", json_object_new_int64((int64_t)f->numerator));
 			json_object_object_add(j, "denominator",
 					       json_object_new_int64((int64_t)f->denominator));
 			if (f->has_target) {
-				json_object_object_add(j, "target", json_object_new_double(f->target));
+				json_object_object_add(j, "target", stats_number(f->target));
 				json_object_object_add(j, "at_least", json_object_new_boolean(f->at_least));
 				json_object_object_add(j, "met", json_object_new_boolean(f->met));
 			}

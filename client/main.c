@@ -43,6 +43,8 @@ static const struct cli_command cli_commands[] = {
     {"task", cmd_task, N_("inspection tasks (抽查任务): put, get, preview")},
     {"targeted", cmd_targeted, N_("record a targeted, non-random inspection (定向检查)")},
     {"stats", cmd_stats, N_("oversight figures (监督指标) per department and period")},
+    {"draw", cmd_draw, N_("the witnessed, signed draw of a task (摇号) and its receipt")},
+    {"log", cmd_log, N_("the draw log: checkpoint, export for auditors")},
     {"version", cmd_version, N_("show the client's and the server's version")},
 };
 

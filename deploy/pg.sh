@@ -681,6 +681,9 @@ cmd_env() {
         "$(sq "host=$sd port=$PORT dbname=$DB_NAME user=$APP_ROLE")"
     printf 'export SHUANGSUI_DB_OWNER=%s\n' \
         "$(sq "host=$sd port=$PORT dbname=$DB_NAME user=$OWNER_ROLE")"
+    # The cluster's superuser: for tests that play an attacker with full access.
+    printf 'export SHUANGSUI_DB_SUPER=%s\n' \
+        "$(sq "host=$sd port=$PORT dbname=$DB_NAME user=$SUPERUSER")"
 }
 
 cmd_psql() {

@@ -85,11 +85,15 @@ rm -rf "$pki" "$tmp"
 mkdir -p "$tmp"
 "$repo/deploy/pki.sh" --dir "$pki" demo >/dev/null
 "$repo/deploy/pki.sh" --dir "$pki" test-extras >/dev/null
+# The randomness service's signing key, and its public key for clients and auditors.
+"$repo/build/bin/shuangsuid" keygen "$pki/draw.key" >/dev/null
 
 # Each build's tests start from an empty database: migrations applied,
 # the test principals registered, nothing else.
 fresh_database() {
 	echo "== throwaway PostgreSQL"
+	# The clients' last accepted checkpoints belong to the old log.
+	rm -f "$tmp"/checkpoint-*
 	"${pg[@]}" destroy >/dev/null 2>&1 || true
 	"${pg[@]}" start
 	eval "$("${pg[@]}" env)"
@@ -104,6 +108,7 @@ fresh_database
 export SS_TEST_PKI="$pki"
 export SS_TEST_DB_APP="$SHUANGSUI_DB_APP"
 export SS_TEST_DB_OWNER="$SHUANGSUI_DB_OWNER"
+export SS_TEST_DB_SUPER="$SHUANGSUI_DB_SUPER"
 export SS_TEST_PGCTL="${pg[*]}"
 export SS_TEST_TMP="$tmp"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=23"

@@ -24,6 +24,8 @@ static const char *const ss_op_names[SS_OP_COUNT] = {
 	"department.write", "plan.read",    "plan.write",
 	"plan.approve",   "task.read",      "task.write",
 	"targeted.read",  "targeted.write", "stats.read",
+	"draw.read",      "draw.run",       "draw.witness",
+	"draw.waive",     "draw.void",
 };
 
 /* Rows: operations; columns: operator, legal, supervisor, auditor, admin. */
@@ -61,6 +63,14 @@ static const unsigned char ss_authz_table[SS_OP_COUNT][SS_ROLE_COUNT] = {
 	[SS_OP_TARGETED_READ] = {SS_OWN, SS_ALL, SS_ALL, SS_ALL, SS_ALL},
 	[SS_OP_TARGETED_WRITE] = {SS_OWN, SS_ALL, SS_NO, SS_NO, SS_NO},
 	[SS_OP_STATS_READ] = {SS_ALL, SS_ALL, SS_ALL, SS_ALL, SS_ALL},
+	/* Draws are public records (一公开); each executing unit runs its own,
+	 * discipline supervisors witness (W-五-二), and only the legal office
+	 * excuses absent witnesses or voids a draw. */
+	[SS_OP_DRAW_READ] = {SS_ALL, SS_ALL, SS_ALL, SS_ALL, SS_ALL},
+	[SS_OP_DRAW_RUN] = {SS_OWN, SS_ALL, SS_NO, SS_NO, SS_NO},
+	[SS_OP_DRAW_WITNESS] = {SS_NO, SS_NO, SS_ALL, SS_NO, SS_NO},
+	[SS_OP_DRAW_WAIVE] = {SS_NO, SS_ALL, SS_NO, SS_NO, SS_NO},
+	[SS_OP_DRAW_VOID] = {SS_NO, SS_ALL, SS_NO, SS_NO, SS_NO},
 };
 
 int ss_role_parse(const char *name)

@@ -41,6 +41,11 @@ enum ss_op {
 	SS_OP_TARGETED_READ,   /* targeted (non-random) inspections */
 	SS_OP_TARGETED_WRITE,
 	SS_OP_STATS_READ,      /* oversight figures */
+	SS_OP_DRAW_READ,       /* a draw's state, its receipt, the log */
+	SS_OP_DRAW_RUN,        /* open, run a draw; record a recusal */
+	SS_OP_DRAW_WITNESS,    /* contribute a witness's entropy */
+	SS_OP_DRAW_WAIVE,      /* record why witnesses are absent */
+	SS_OP_DRAW_VOID,       /* void a draw */
 	SS_OP_COUNT
 };
 

@@ -30,7 +30,9 @@ struct ss_config *ss_config_new(void)
 	c->listen = strdup("127.0.0.1");
 	c->sql_dir = strdup(SS_SOURCE_SQL_DIR);
 	c->data_dir = strdup(SS_SOURCE_DATA_DIR);
-	if (c->listen == NULL || c->sql_dir == NULL || c->data_dir == NULL) {
+	c->draw_log_origin = strdup("shuangsui.local/draw-log");
+	if (c->listen == NULL || c->sql_dir == NULL || c->data_dir == NULL ||
+	    c->draw_log_origin == NULL) {
 		ss_config_free(c);
 		return NULL;
 	}
@@ -61,6 +63,8 @@ void ss_config_free(struct ss_config *c)
 	free(c->tls_key);
 	free(c->tls_crl);
 	free(c->db_conninfo);
+	free(c->draw_key_file);
+	free(c->draw_log_origin);
 	free(c->db_migrate_conninfo);
 	free(c->sql_dir);
 	free(c->data_dir);
@@ -135,6 +139,8 @@ static const struct ss_config_key ss_config_keys[] = {
 	{"database", "reconnect_max_ms", SS_CFG_U64, SS_OFF(reconnect_max_ms), 10, 600000},
 	{"database", "statement_timeout_ms", SS_CFG_U64, SS_OFF(db_statement_timeout_ms), 0,
 	 86400000},
+	{"draw", "key_file", SS_CFG_PATH, SS_OFF(draw_key_file), 0, 0},
+	{"draw", "log_origin", SS_CFG_STR, SS_OFF(draw_log_origin), 0, 0},
 };
 
 static int ss_config_apply(struct ss_config *c, const char *section, const char *name,

@@ -40,6 +40,8 @@ struct ss_config {
 	int max_imports;
 	uint64_t reconnect_max_ms;
 	uint64_t db_statement_timeout_ms;
+	char *draw_key_file;   /* the randomness service's Ed25519 key (shuangsuid keygen) */
+	char *draw_log_origin; /* the origin line of the log's checkpoints */
 };
 
 /* Returns a config with defaults, or NULL on allocation failure.  Free with ss_config_free(). */

@@ -19,6 +19,7 @@
 #include "data.h"
 #include "migrate.h"
 #include "sd_notify.h"
+#include "receipt.h"
 #include "signature.h"
 #include "server.h"
 #include "ss_error.h"
@@ -198,7 +199,9 @@ static int ss_run(struct ss_server *srv)
 	srv->tls = ss_server_tls(srv->cfg);
 	if (srv->tls == NULL)
 		return 2;
-	if (ss_data_load(srv, srv->cfg->data_dir, srv->cfg->db_conninfo) != 0) {
+	if (ss_data_load(srv, srv->cfg->data_dir, srv->cfg->db_conninfo) != 0 ||
+	    ss_draws_start(srv) != 0) {
+		ss_draws_free(srv);
 		ss_data_free(srv);
 		SSL_CTX_free(srv->tls);
 		return 1;
@@ -235,6 +238,7 @@ static int ss_run(struct ss_server *srv)
 		ss_info("stopped");
 	}
 	SSL_CTX_free(srv->tls);
+	ss_draws_free(srv);
 	ss_data_free(srv);
 	return srv->exit_code;
 }
@@ -248,8 +252,8 @@ static int ss_run(struct ss_server *srv)
 static int ss_keygen(int argc, char **argv)
 {
 	struct ss_key *key = NULL;
-	char pub[SS_SIG_PUBLIC_KEY_STR_LEN + 1];
-	char id[2 * SS_SIG_KEY_ID_LEN + 1];
+	char pub[SS_SIG_PUBLIC_KEY_STR_LEN + 2];
+	char id[2 * SS_SIG_KEY_ID_LEN + 1], pubfile[4096];
 	int rc;
 
 	if (argc != 2) {
@@ -265,8 +269,17 @@ static int ss_keygen(int argc, char **argv)
 	}
 	ss_key_public_string(key, pub);
 	sodium_bin2hex(id, sizeof(id), ss_key_id(key), SS_SIG_KEY_ID_LEN);
-	printf("public key: %s\nkey id: %s\nkey file: %s (mode 0600)\n", pub, id, argv[1]);
 	ss_key_free(key);
+	/* The public key beside it, for auditors and clients (shuangsui-verify --key). */
+	snprintf(pubfile, sizeof(pubfile), "%s.pub", argv[1]);
+	strcat(pub, "\n");
+	if (ss_file_write_new(pubfile, (const uint8_t *)pub, strlen(pub)) != 0) {
+		ss_error("keygen: cannot create %s (it must not exist)", pubfile);
+		return 1;
+	}
+	pub[strlen(pub) - 1] = '\0';
+	printf("public key: %s\nkey id: %s\nkey file: %s (mode 0600)\npublic key file: %s\n", pub,
+	       id, argv[1], pubfile);
 	return 0;
 }
 

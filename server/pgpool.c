@@ -25,6 +25,7 @@ struct ss_pgjob {
 	size_t copy_sent;
 	int copy_started; /* the server answered COPY_IN: data may flow */
 	int copy_ended;
+	int binary; /* results in binary format */
 };
 
 enum ss_pgconn_state { SS_PG_DOWN, SS_PG_CONNECTING, SS_PG_READY, SS_PG_BUSY, SS_PG_CLOSED };
@@ -304,6 +305,14 @@ static void ss_pgconn_on_backoff(uv_timer_t *t)
 	ss_pgconn_start(t->data);
 }
 
+/* A result a callback asked to keep (ss_pg_keep); the loop is single-threaded. */
+static PGresult *ss_pg_kept;
+
+void ss_pg_keep(PGresult *res)
+{
+	ss_pg_kept = res;
+}
+
 /* A finished statement: hand its result to the job, then take the next job. */
 static void ss_pgconn_complete(struct ss_pgconn *c)
 {
@@ -331,7 +340,10 @@ static void ss_pgconn_complete(struct ss_pgconn *c)
 	}
 	job->cb(job->arg, err, res);
 	ss_pgjob_free(job);
-	PQclear(res);
+	if (ss_pg_kept == res && res != NULL)
+		ss_pg_kept = NULL; /* the callback owns it now */
+	else
+		PQclear(res);
 	if (c->state == SS_PG_CLOSED) /* the callback closed the pool */
 		return;
 	if (PQstatus(c->pg) == CONNECTION_BAD) {
@@ -473,7 +485,7 @@ static void ss_pgconn_send(struct ss_pgconn *c, struct ss_pgjob *job)
 	c->job = job;
 	c->state = SS_PG_BUSY;
 	if (PQsendQueryParams(c->pg, job->sql, job->nparams, NULL,
-			      (const char *const *)job->params, NULL, NULL, 0) != 1) {
+			      (const char *const *)job->params, NULL, NULL, job->binary) != 1) {
 		ss_pgconn_fail(c, "send");
 		return;
 	}
@@ -564,8 +576,8 @@ struct ss_pgpool *ss_pgpool_new_session(uv_loop_t *loop, const char *conninfo,
 	return pool;
 }
 
-int ss_pgpool_query(struct ss_pgpool *pool, const char *sql, int nparams,
-		    const char *const *params, ss_pg_cb cb, void *arg)
+static int ss_pgpool_enqueue(struct ss_pgpool *pool, const char *sql, int nparams,
+			     const char *const *params, ss_pg_cb cb, void *arg, int binary)
 {
 	struct ss_pgjob *j;
 	int i;
@@ -589,6 +601,7 @@ int ss_pgpool_query(struct ss_pgpool *pool, const char *sql, int nparams,
 	j->nparams = nparams;
 	j->cb = cb;
 	j->arg = arg;
+	j->binary = binary;
 	if (pool->tail != NULL)
 		pool->tail->next = j;
 	else
@@ -599,6 +612,18 @@ int ss_pgpool_query(struct ss_pgpool *pool, const char *sql, int nparams,
 nomem:
 	ss_pgjob_free(j);
 	return SS_ERR_NOMEM;
+}
+
+int ss_pgpool_query(struct ss_pgpool *pool, const char *sql, int nparams,
+		    const char *const *params, ss_pg_cb cb, void *arg)
+{
+	return ss_pgpool_enqueue(pool, sql, nparams, params, cb, arg, 0);
+}
+
+int ss_pgpool_query_binary(struct ss_pgpool *pool, const char *sql, int nparams,
+			   const char *const *params, ss_pg_cb cb, void *arg)
+{
+	return ss_pgpool_enqueue(pool, sql, nparams, params, cb, arg, 1);
 }
 
 int ss_pgpool_copy(struct ss_pgpool *pool, const char *sql, char *data, size_t len, ss_pg_cb cb,

@@ -58,6 +58,9 @@ struct ss_pgpool *ss_pgpool_new_session(uv_loop_t *loop, const char *conninfo,
  */
 int ss_pgpool_query(struct ss_pgpool *pool, const char *sql, int nparams,
 		    const char *const *params, ss_pg_cb cb, void *arg);
+/* The same with results in binary format (bytea as raw bytes, bigint as 8 bytes big-endian). */
+int ss_pgpool_query_binary(struct ss_pgpool *pool, const char *sql, int nparams,
+			   const char *const *params, ss_pg_cb cb, void *arg);
 
 /*
  * Queues "COPY ... FROM STDIN" (sql) with its data (COPY text format), sent
@@ -69,6 +72,13 @@ int ss_pgpool_copy(struct ss_pgpool *pool, const char *sql, char *data, size_t l
 
 /* Number of connections currently established. */
 int ss_pgpool_connected(const struct ss_pgpool *pool);
+
+/*
+ * Called from a statement's callback: the callback keeps res (a successful
+ * result) and frees it later with PQclear, instead of the pool freeing it
+ * when the callback returns.  For large results handed to a worker thread.
+ */
+void ss_pg_keep(PGresult *res);
 
 /*
  * Stops the pool: queued queries that have not been sent fail with

@@ -606,10 +606,19 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 				rc = SS_ERR_NOMEM;
 	}
 	if (rc == 0)
-		rc = ss_sql_cat(&p->sql, "WITH base AS (SELECT DISTINCT ON (record_id) * FROM %s_versions "
-					  "WHERE changed_at < $1::timestamptz ORDER BY record_id, version DESC), "
-					  "scoped AS (SELECT b.*, CASE",
-				       s->table);
+		/* The year's counts as one jsonb object, looked up per row: a join
+		 * is at the mercy of the planner's estimate for a task_list that
+		 * grows with every draw (a nested loop over it costs seconds). */
+		rc = ss_sql_cat(&p->sql,
+				"WITH drawn AS MATERIALIZED (SELECT coalesce(jsonb_object_agg(x.object_id, x.n), "
+				"'{}'::jsonb) AS m FROM (SELECT l.object_id, count(*) AS n "
+				"FROM task_list l WHERE l.directory = '%s' AND l.draw_year = $3::integer "
+				"AND NOT EXISTS (SELECT 1 FROM task_voids v WHERE v.task_id = l.task_id) "
+				"GROUP BY l.object_id) x), "
+				"base AS (SELECT DISTINCT ON (record_id) * FROM %s_versions "
+				"WHERE changed_at < $1::timestamptz ORDER BY record_id, version DESC), "
+				"scoped AS (SELECT b.*, CASE",
+				s->name, s->table);
 	for (i = 0; rc == 0 && i < json_object_array_length(strata); i++) {
 		json_object *filter;
 
@@ -630,11 +639,11 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 			" END AS stratum FROM base b WHERE b.division_code LIKE $2) "
 			"SELECT s.stratum, s.record_id, CASE "
 			"WHEN s.status <> '%s' THEN 'inactive' "
-			"WHEN coalesce(c.n, 0) >= $4::integer THEN 'annual_cap' "
+			"WHEN coalesce((d.m ->> s.record_id)::integer, 0) >= $4::integer "
+			"THEN 'annual_cap' "
 			"WHEN $5::jsonb ? s.record_id THEN 'plan_rule' END AS excluded "
-			"FROM scoped s LEFT JOIN drawn_counts c ON c.directory = '%s' "
-			"AND c.object_id = s.record_id AND c.draw_year = $3::integer",
-			strcmp(directory, "project") == 0 ? "under_construction" : "active", s->name);
+			"FROM scoped s, drawn d",
+			strcmp(directory, "project") == 0 ? "under_construction" : "active");
 out:
 	json_object_put(strata);
 	json_object_put(excl);
@@ -649,7 +658,7 @@ out:
 /* How many to draw from a stratum of `eligible` objects: a count (capped by
  * the population, the rest a shortfall) or ceil(ratio x eligible), the ratio
  * in millionths so that every implementation rounds alike. */
-static uint64_t ss_stratum_k(json_object *stratum, uint64_t eligible, uint64_t *shortfall)
+uint64_t ss_stratum_k(json_object *stratum, uint64_t eligible, uint64_t *shortfall)
 {
 	json_object *v;
 

@@ -70,6 +70,7 @@ struct ss_server {
 	int imports;                    /* bulk imports holding a session now */
 	struct ss_divisions *divisions; /* GB/T 2260 table (data/areacodes) */
 	struct ss_calendar *calendar;   /* official holidays (data/holiday-cn) + overrides */
+	struct ss_drawsvc *draws;       /* the randomness service and its log (draw.c) */
 };
 
 struct ss_request {
@@ -189,6 +190,25 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 					  const char *draw_date, const char *strata_json,
 					  const char *annual_cap, const char *exclusions_json);
 void ss_population_free(struct ss_population *p);
+/* How many to draw from a stratum (a task document's strata[i]) of `eligible`
+ * objects, docs/plans.md §5; *shortfall: a count above the population. */
+struct json_object;
+uint64_t ss_stratum_k(struct json_object *stratum, uint64_t eligible, uint64_t *shortfall);
+
+/* The randomness service (draw.c). */
+struct ss_drawsvc;
+int ss_draws_start(struct ss_server *srv);
+void ss_draws_free(struct ss_server *srv);
+void ss_handle_draw_open(struct ss_request *req);
+void ss_handle_draw_witness(struct ss_request *req);
+void ss_handle_draw_waive(struct ss_request *req);
+void ss_handle_draw_run(struct ss_request *req);
+void ss_handle_draw_void(struct ss_request *req);
+void ss_handle_draw_recuse(struct ss_request *req);
+void ss_handle_draw_status(struct ss_request *req);
+void ss_handle_receipt_get(struct ss_request *req);
+void ss_handle_log_checkpoint_get(struct ss_request *req);
+void ss_handle_log_leaves_get(struct ss_request *req);
 /* Releases a connection's import state (the staging rows stay until the import is reused or cleaned). */
 void ss_import_free(struct ss_import *imp);
 

@@ -524,7 +524,8 @@ $$;
 
 -- 抽查任务.  A task lives under the version of a plan in force when it was
 -- made.  task_versions: every change before the draw; task_events: state
--- changes (open, drawn, voided).
+-- changes (open; frozen: its population was frozen when the draw was
+-- opened; drawn; voided).
 CREATE TABLE task_versions (
     task_id         text NOT NULL CHECK (task_id ~ '^[A-Za-z0-9._-]{2,64}$'),
     version         integer NOT NULL CHECK (version >= 1),
@@ -555,7 +556,7 @@ CREATE TABLE task_events (
     event_id  bigserial PRIMARY KEY,
     task_id   text NOT NULL,
     version   integer NOT NULL,
-    state     text NOT NULL CHECK (state IN ('open', 'drawn', 'voided')),
+    state     text NOT NULL CHECK (state IN ('open', 'frozen', 'drawn', 'voided')),
     actor     text NOT NULL,
     at        timestamptz NOT NULL DEFAULT clock_timestamp(),
     reason    text NOT NULL,
@@ -591,6 +592,7 @@ CREATE TRIGGER task_list_append_only BEFORE UPDATE OR DELETE ON task_list
 -- Tasks whose draw was voided (issue 5 writes the record and this row together).
 CREATE TABLE task_voids (
     task_id  text PRIMARY KEY,
+    void_idx bigint NOT NULL,  -- the leaf of the void record in the draw log
     actor    text NOT NULL,
     at       timestamptz NOT NULL DEFAULT clock_timestamp(),
     reason   text NOT NULL

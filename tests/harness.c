@@ -115,10 +115,10 @@ int th_server_start(struct th_server *s, const char *const *extra)
 		"[server]\nlisten = 127.0.0.1\nport = %d\nlog_level = debug\n"
 		"[tls]\nca = %s\ncert = %s\nkey = %s\ncrl = %s\n"
 		"[database]\nconninfo = %s\nmigrate_conninfo = %s\npool_size = 2\n"
-		"reconnect_max_ms = 500\n",
+		"reconnect_max_ms = 500\n[draw]\nkey_file = %s\n",
 		s->port, th_pki("ca/ca.crt"), th_pki("server/server.crt"),
 		th_pki("server/server.key"), th_pki("ca/crl.pem"), th_env("SS_TEST_DB_APP"),
-		th_env("SS_TEST_DB_OWNER"));
+		th_env("SS_TEST_DB_OWNER"), th_pki("draw.key"));
 	fclose(f);
 	s->pid = fork();
 	if (s->pid < 0)
@@ -403,7 +403,9 @@ int th_closed_within(struct th_client *c, int timeout_ms)
 
 PGconn *th_db(int owner)
 {
-	PGconn *db = PQconnectdb(th_env(owner ? "SS_TEST_DB_OWNER" : "SS_TEST_DB_APP"));
+	PGconn *db = PQconnectdb(th_env(owner == 2   ? "SS_TEST_DB_SUPER"
+					: owner ? "SS_TEST_DB_OWNER"
+						: "SS_TEST_DB_APP"));
 
 	if (PQstatus(db) != CONNECTION_OK)
 		fail_msg("test database: %s", PQerrorMessage(db));
@@ -439,8 +441,12 @@ int th_cli(const struct th_server *s, const char *id, const char *lang, const ch
 	snprintf(ini, sizeof(ini), "%s/client-%s.ini", s->dir, id);
 	f = fopen(ini, "w");
 	assert_non_null(f);
-	fprintf(f, "[server]\nhost = localhost\nport = %d\nca = %s\n[identity]\ncert = %s\nkey = %s\n",
-		s->port, th_pki("ca/ca.crt"), th_client_cert(id), th_client_key(id));
+	/* Each principal keeps its own last checkpoint of the draw log. */
+	fprintf(f,
+		"[server]\nhost = localhost\nport = %d\nca = %s\n[identity]\ncert = %s\nkey = %s\n"
+		"[log]\nkey = %s\ncheckpoint = %s/checkpoint-%s\n",
+		s->port, th_pki("ca/ca.crt"), th_client_cert(id), th_client_key(id),
+		th_pki("draw.key.pub"), th_env("SS_TEST_TMP"), id);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd),
 		 "env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=%s SHUANGSUI_CONFIG=%s %s %s 2>&1",

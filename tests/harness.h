@@ -100,7 +100,8 @@ int th_tcp_connect(int port);
 /* Runs a shell command; returns its exit status (or -1). */
 int th_run(const char *cmd);
 
-/* A connection to the test database as the application role (or owner). */
+/* A connection to the test database as the application role (0), the owner
+ * (1), or the cluster's superuser (2: a test playing an attacker). */
 PGconn *th_db(int owner);
 /* Runs a query returning one value as a malloc'd string (NULL on error). */
 char *th_db_value(PGconn *db, const char *sql);

@@ -1,0 +1,521 @@
+/*
+ * test_drawsvc.c — issue 5 end to end: a witnessed draw from open to receipt,
+ * checked by the real shuangsui-verify; one draw per task under 50
+ * concurrent requests, every caller answered with the same draw and the
+ * same receipt; recusal and void; the annual cap and the oversight figures
+ * with real draws; a record changed behind the server's back is reported.
+ * Everything runs in district 110105 (朝阳区), which no other test uses.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "uscc.h"
+
+static struct th_server srv;
+static char out[1 << 22];
+
+static int server_up(void **state)
+{
+	(void)state;
+	return th_server_start(&srv, NULL);
+}
+
+static int server_down(void **state)
+{
+	(void)state;
+	if (srv.pid > 0)
+		th_server_stop(&srv, SIGKILL);
+	return 0;
+}
+
+static const char *srv_path(const char *name)
+{
+	static char p[4][512];
+	static int i;
+	char *b = p[i++ % 4];
+
+	snprintf(b, sizeof(p[0]), "%s/%s", srv.dir, name);
+	return b;
+}
+
+static void write_file(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void write_file(const char *name, const char *fmt, ...)
+{
+	FILE *f = fopen(srv_path(name), "w");
+	va_list ap;
+
+	assert_non_null(f);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+}
+
+static int cli(const char *id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int cli(const char *id, const char *fmt, ...)
+{
+	char args[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	return th_cli(&srv, id, "C.UTF-8", args, out, sizeof(out));
+}
+
+static void cli_ok(const char *id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void cli_ok(const char *id, const char *fmt, ...)
+{
+	char args[4096];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	rc = th_cli(&srv, id, "C.UTF-8", args, out, sizeof(out));
+	if (rc != 0)
+		fprintf(stderr, "shuangsui %s\n-> %d: %.4000s\n", args, rc, out);
+	assert_int_equal(rc, 0);
+}
+
+static void assert_out(const char *text)
+{
+	if (strstr(out, text) == NULL)
+		fprintf(stderr, "output lacks \"%s\":\n%.4000s\n", text, out);
+	assert_non_null(strstr(out, text));
+}
+
+static char *db_value(const char *sql)
+{
+	PGconn *db = th_db(1);
+	char *v;
+
+	assert_non_null(db);
+	v = th_db_value(db, sql);
+	PQfinish(db);
+	if (v == NULL)
+		fprintf(stderr, "no value: %s\n", sql);
+	assert_non_null(v);
+	return v;
+}
+
+static void assert_db(const char *sql, const char *expect)
+{
+	char *v = db_value(sql);
+
+	if (strcmp(v, expect) != 0)
+		fprintf(stderr, "%s\n-> %s, expected %s\n", sql, v, expect);
+	assert_string_equal(v, expect);
+	free(v);
+}
+
+static void uscc(char out18[19], unsigned n)
+{
+	snprintf(out18, 19, "91110105D%08u", n);
+	out18[17] = ss_uscc_check_char(out18);
+	out18[18] = '\0';
+}
+
+static const char task_fmt[] =
+	"{\"plan_id\":\"AP-CY-2026\",\"name\":\"%s\",\"directory\":\"entity\","
+	"\"executing_unit\":\"cy-zjj\",\"draw_date\":\"2026-11-22\","
+	"\"window\":{\"start\":\"2026-12-01\",\"end\":\"2026-12-31\"},\"items\":[\"IT-D1\"],"
+	"\"strata\":[%s],"
+	"\"inspectors\":{\"categories\":[\"建筑市场\"],\"group_size\":2,\"experts\":1},"
+	"\"witnesses\":[\"discipline-supervisor\"]}";
+
+static const char two_strata[] =
+	"{\"name\":\"高风险\",\"filter\":{\"risk_level\":[\"high\"]},\"count\":3},"
+	"{\"name\":\"其他\",\"ratio\":0.2}";
+
+/* Makes task id under the published plan with the given strata. */
+static void make_task(const char *id, const char *strata)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s.json", id);
+	write_file(name, task_fmt, id, strata);
+	cli_ok("city-legal", "task put %s %s --reason 'set up %s'", id, srv_path(name), id);
+}
+
+/* Departments, an item, 30 entities (10 high risk), 10 inspectors (2 experts),
+ * one declared conflict, and a published annual plan. */
+static void fixture(void)
+{
+	static int done;
+	char code[19];
+	FILE *f;
+	unsigned i;
+
+	if (done)
+		return;
+	done = 1;
+	cli_ok("city-admin", "department set city-zjj --name 市住房和城乡建设局 --jurisdiction 110000 "
+			     "--reason 'set up'");
+	cli_ok("city-admin", "department set cy-zjj --name 朝阳区住房和城乡建设局 --jurisdiction 110105 "
+			     "--parent city-zjj --reason 'set up'");
+	cli_ok("city-legal", "item set IT-D1 name='施工许可检查' legal_basis='《建筑法》第七条' "
+			     "department=朝阳区住房和城乡建设局 method=onsite category=key "
+			     "object_types=entity enforcement_category=建筑市场 status=active "
+			     "--reason 'list'");
+	f = fopen(srv_path("entities.csv"), "w");
+	assert_non_null(f);
+	fputs("credit_code,name,division_code,risk_level,credit_class,status\n", f);
+	for (i = 1; i <= 30; i++) {
+		uscc(code, i);
+		fprintf(f, "%s,朝阳企业%u,110105,%s,B,active\n", code, i, i <= 10 ? "high" : "low");
+	}
+	fclose(f);
+	cli_ok("city-admin", "entity import %s --reason 'initial list'", srv_path("entities.csv"));
+	f = fopen(srv_path("inspectors.csv"), "w");
+	assert_non_null(f);
+	fputs("inspector_id,name,department,certificate_no,certificate_valid_from,"
+	      "certificate_valid_to,categories,jurisdiction,status,is_expert\n", f);
+	for (i = 1; i <= 10; i++)
+		fprintf(f, "CY-INS-%02u,检查员%u,朝阳区住房和城乡建设局,ZF-CY-%02u,2024-01-01,2028-12-31,"
+			   "建筑市场,110105,active,%s\n",
+			i, i, i, i > 8 ? "t" : "f");
+	/* Certificate expired before the window: not qualified. */
+	fputs("CY-INS-11,过期员,朝阳区住房和城乡建设局,ZF-CY-11,2020-01-01,2026-06-30,建筑市场,110105,"
+	      "active,f\n", f);
+	fclose(f);
+	cli_ok("city-admin", "inspector import %s --reason 'initial list'", srv_path("inspectors.csv"));
+	uscc(code, 1);
+	cli_ok("city-admin", "conflict set 'CY-INS-01|%s' division_code=110105 "
+			     "relationship='亲属任法定代表人' source=declared status=active "
+			     "--reason 'declared'",
+	       code);
+	write_file("plan.json",
+		   "{\"kind\":\"annual\",\"department\":\"cy-zjj\",\"year\":2026,\"name\":\"朝阳区2026年度计划\","
+		   "\"basis\":\"《建筑法》\",\"signoff\":{\"section_head\":\"王五\",\"leader\":\"赵六\"},"
+		   "\"rows\":[{\"task_name\":\"施工许可\",\"items\":[\"IT-D1\"],\"directory\":\"entity\","
+		   "\"ratio\":0.1}]}");
+	cli_ok("city-legal", "plan put AP-CY-2026 %s --reason 'annual plan'", srv_path("plan.json"));
+	cli_ok("city-legal", "plan submit AP-CY-2026 --version 1 --reason filing");
+	cli_ok("city-legal", "plan approve AP-CY-2026 --version 1 --reason ok");
+	cli_ok("city-legal", "plan publish AP-CY-2026 --version 1 --reason publish");
+}
+
+static const char dice[] = "31415926535897932384626433";
+
+static void witnessed_draw(void **state)
+{
+	char rec[512], cmd[1024], e1[19], *v;
+	FILE *f;
+	long size;
+
+	(void)state;
+	fixture();
+	make_task("T-CY-1", two_strata);
+	assert_int_equal(cli("city-legal", "draw run T-CY-1"), 4);
+	assert_out("not been opened");
+	cli_ok("city-legal", "--json draw open T-CY-1");
+	assert_out("\"state\":\"opened\"");
+	assert_out("\"witnesses_expected\":[\"discipline-supervisor\"]");
+	/* The population is frozen: the task no longer changes. */
+	assert_int_equal(cli("city-legal", "task put T-CY-1 %s --reason change",
+			     srv_path("T-CY-1.json")),
+			 4);
+	assert_out("locked");
+	/* Not before the witness, and only a supervisor witnesses. */
+	assert_int_equal(cli("city-legal", "draw run T-CY-1"), 4);
+	assert_out("waits for its witnesses (discipline-supervisor)");
+	assert_int_equal(cli("district-a-operator", "draw witness T-CY-1 --entropy %s", dice), 4);
+	assert_int_equal(cli("discipline-supervisor", "draw witness T-CY-1 --entropy 123"), 4);
+	assert_out("20 to 256 decimal digits");
+	cli_ok("discipline-supervisor", "draw witness T-CY-1 --entropy %s", dice);
+	assert_out("logged witness record");
+	cli_ok("city-legal", "--json draw run T-CY-1");
+	/* 3 of the 9 eligible high-risk objects (E1's only conflict does not
+	 * exclude it), and ceil(0.2 x 20) = 4 others. */
+	assert_out("\"state\":\"drawn\"");
+	assert_out("\"drawn\":7");
+	assert_db("SELECT count(*) FROM task_list WHERE task_id = 'T-CY-1'", "7");
+	assert_db("SELECT state FROM tasks WHERE task_id = 'T-CY-1'", "drawn");
+	/* Asked again: the same draw. */
+	v = db_value("SELECT draw_idx FROM draws WHERE task_id = 'T-CY-1'");
+	cli_ok("city-legal", "--json draw run T-CY-1");
+	snprintf(rec, sizeof(rec), "\"draw_leaf_index\":%s", v);
+	assert_out(rec);
+	free(v);
+	assert_db("SELECT count(*) FROM log_leaves WHERE task_id = 'T-CY-1' AND kind = 'draw'", "1");
+	/* The receipt, verified by the auditor's tool with the public key only. */
+	cli_ok("city-auditor", "draw receipt T-CY-1 -o %s", srv_path("t1.receipt"));
+	snprintf(cmd, sizeof(cmd), "%s/shuangsui-verify receipt %s --key %s > %s 2>&1",
+		 SS_TEST_BIN_DIR, srv_path("t1.receipt"), th_pki("draw.key.pub"), srv_path("v.out"));
+	assert_int_equal(th_run(cmd), 0);
+	/* One changed byte in the middle of the draw record is caught. */
+	f = fopen(srv_path("t1.receipt"), "r+b");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fseek(f, size / 3, SEEK_SET);
+	{
+		int c = fgetc(f);
+
+		fseek(f, size / 3, SEEK_SET);
+		fputc(c ^ 0x01, f);
+	}
+	fclose(f);
+	assert_int_not_equal(th_run(cmd), 0);
+	/* The groups: two inspectors each, leader first; E1's conflicted
+	 * inspector never in E1's group; one expert each. */
+	cli_ok("city-auditor", "--json draw show T-CY-1");
+	uscc(e1, 1);
+	assert_out("\"inspectors\":[\"CY-INS-");
+	assert_out("\"experts\":[\"CY-INS-");
+	snprintf(rec, sizeof(rec), "{\"object\":\"%s\",\"inspectors\":[", e1);
+	{
+		char *g = strstr(out, rec), *end;
+
+		if (g != NULL) { /* E1 was drawn: its group leaves out CY-INS-01 */
+			end = strchr(g + strlen(rec), ']');
+			assert_non_null(end);
+			*end = '\0';
+			assert_null(strstr(g, "CY-INS-01"));
+			*end = ']';
+		}
+	}
+	/* The expired certificate never appears. */
+	assert_null(strstr(out, "CY-INS-11"));
+}
+
+static void recusal_and_void(void **state)
+{
+	char obj[64], ins[64], *p;
+
+	(void)state;
+	fixture();
+	cli_ok("city-auditor", "--json draw show T-CY-1");
+	p = strstr(out, "{\"object\":\"");
+	assert_non_null(p);
+	sscanf(p, "{\"object\":\"%63[^\"]\",\"inspectors\":[\"%63[^\"]", obj, ins);
+	cli_ok("city-legal", "--json draw recuse T-CY-1 --object %s --inspector %s "
+			     "--reason '与该企业负责人系同学关系'",
+	       obj, ins);
+	assert_out("\"record_type\":\"recusal\"");
+	assert_out("\"replacement\":\"CY-INS-");
+	assert_db("SELECT count(*) FROM draw_recusals WHERE task_id = 'T-CY-1'", "1");
+	/* Voiding is the legal office's, with a reason; the draw stays visible. */
+	assert_int_equal(cli("district-a-operator", "draw void T-CY-1 --reason mine"), 4);
+	cli_ok("city-legal", "--json draw void T-CY-1 --reason '执行单位申请：名单录入有误'");
+	assert_out("\"state\":\"voided\"");
+	cli_ok("city-auditor", "draw receipt T-CY-1 -o %s", srv_path("t1-after-void.receipt"));
+	assert_db("SELECT count(*) FROM audit_events WHERE operation = 'draw.void' AND outcome = 'ok' "
+		  "AND actor = 'city-legal' AND reason = '执行单位申请：名单录入有误'",
+		  "1");
+}
+
+/* 50 clients ask for the draw of one task at once. */
+static void fifty_concurrent(void **state)
+{
+	struct th_client *c[50];
+	uint64_t leaf[50];
+	char sha[2][65];
+	int i, n;
+
+	(void)state;
+	fixture();
+	make_task("T-CY-2", two_strata);
+	cli_ok("city-legal", "draw open T-CY-2");
+	cli_ok("city-legal", "draw waive T-CY-2 --reason '纪检监察室人员外出培训，经分管领导同意'");
+	for (i = 0; i < 50; i++) {
+		c[i] = th_client_session(srv.port, "city-legal");
+		assert_non_null(c[i]);
+	}
+	for (i = 0; i < 50; i++) {
+		SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT;
+		Shuangsui__V1__DrawRun r = SHUANGSUI__V1__DRAW_RUN__INIT;
+		char key[32];
+
+		snprintf(key, sizeof(key), "fifty-%d", i);
+		r.task_id = "T-CY-2";
+		env.request_id = 7;
+		env.idempotency_key = key;
+		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_DRAW_RUN;
+		env.draw_run = &r;
+		assert_int_equal(th_send(c[i], &env), 0);
+	}
+	for (i = 0, n = 0; i < 50; i++) {
+		SsEnvelope *rep = th_recv(c[i], 60000);
+
+		assert_non_null(rep);
+		if (rep->body_case != SHUANGSUI__V1__ENVELOPE__BODY_DRAW_REPLY)
+			fprintf(stderr, "client %d: %s\n", i,
+				rep->body_case == SHUANGSUI__V1__ENVELOPE__BODY_ERROR
+					? rep->error->message_en
+					: "?");
+		assert_int_equal(rep->body_case, SHUANGSUI__V1__ENVELOPE__BODY_DRAW_REPLY);
+		assert_string_equal(rep->draw_reply->state, "drawn");
+		leaf[i] = rep->draw_reply->draw_leaf_index;
+		n += leaf[i] == leaf[0];
+		th_free(rep);
+		th_client_close(c[i]);
+	}
+	assert_int_equal(n, 50);
+	assert_db("SELECT count(*) FROM draws WHERE task_id = 'T-CY-2'", "1");
+	assert_db("SELECT count(*) FROM log_leaves WHERE task_id = 'T-CY-2' AND kind = 'draw'", "1");
+	/* Every caller gets the same receipt, byte for byte. */
+	for (i = 0; i < 2; i++) {
+		char name[32], cmd[512];
+		FILE *p;
+
+		snprintf(name, sizeof(name), "t2-%d.receipt", i);
+		cli_ok(i ? "district-a-operator" : "city-auditor", "draw receipt T-CY-2 -o %s",
+		       srv_path(name));
+		snprintf(cmd, sizeof(cmd), "sha256sum < %s", srv_path(name));
+		p = popen(cmd, "r");
+		assert_non_null(p);
+		assert_non_null(fgets(sha[i], sizeof(sha[i]), p));
+		pclose(p);
+	}
+	assert_string_equal(sha[0], sha[1]);
+}
+
+/* The annual cap with real draws, then the oversight figures. */
+static void cap_and_figures(void **state)
+{
+	static const char all_high[] = "{\"name\":\"高风险\",\"filter\":{\"risk_level\":[\"high\"]},"
+				       "\"count\":10}";
+
+	(void)state;
+	fixture();
+	/* T-CY-2 drew 3 high-risk objects.  T-CY-3 draws all 10: those 3 are
+	 * then at 2 draws this year, and T-CY-4 gets only the other 7. */
+	make_task("T-CY-3", all_high);
+	cli_ok("city-legal", "draw open T-CY-3");
+	cli_ok("discipline-supervisor", "draw witness T-CY-3 --entropy %s", dice);
+	cli_ok("city-legal", "draw run T-CY-3");
+	make_task("T-CY-4", all_high);
+	cli_ok("city-legal", "--json task preview T-CY-4");
+	assert_out("\"matched\":10,\"excluded_inactive\":0,\"excluded_cap\":3,\"excluded_plan\":0,"
+		   "\"eligible\":7,\"to_draw\":7,\"shortfall\":3");
+	cli_ok("city-legal", "draw open T-CY-4");
+	cli_ok("discipline-supervisor", "draw witness T-CY-4 --entropy %s", dice);
+	cli_ok("city-legal", "--json draw run T-CY-4");
+	assert_out("\"drawn\":7");
+	make_task("T-CY-5", all_high);
+	cli_ok("city-legal", "--json task preview T-CY-5");
+	assert_out("\"matched\":10,\"excluded_inactive\":0,\"excluded_cap\":10,\"excluded_plan\":0,"
+		   "\"eligible\":0,\"to_draw\":0,\"shortfall\":10");
+	/* One inspection not made by draw. */
+	cli_ok("city-legal", "targeted record TI-CY-1 --department cy-zjj --directory entity "
+			     "--object 91110105MA0000000X --kind complaint --on 2026-11-20 "
+			     "--items IT-D1 --reason '群众投诉转办'");
+	/* By hand: random inspections in force are T-CY-2 (7), T-CY-3 (10),
+	 * T-CY-4 (7) = 24 (T-CY-1 was voided); with 1 targeted: 24/25 = 0.96.
+	 * IT-D1, the department's one item, was checked: 1/1.  Entity draws in
+	 * November: 3.  No object was drawn more than twice. */
+	cli_ok("city-auditor", "--json stats --department cy-zjj --from 2026-01-01 --to 2026-12-31");
+	assert_out("{\"department\":\"cy-zjj\",\"name\":\"random_share\",\"period\":\"2026-01-01..2026-12-31\","
+		   "\"value\":0.96,\"numerator\":24,\"denominator\":25,\"target\":0.1,\"at_least\":true,"
+		   "\"met\":true}");
+	assert_out("{\"department\":\"cy-zjj\",\"name\":\"item_coverage\",\"period\":\"2026-01-01..2026-12-31\","
+		   "\"value\":1,\"numerator\":1,\"denominator\":1,\"target\":0.5,\"at_least\":true,"
+		   "\"met\":true}");
+	assert_out("{\"department\":\"cy-zjj\",\"name\":\"draws_per_month\",\"period\":\"entity 2026-11\","
+		   "\"value\":3,\"numerator\":3,\"denominator\":1,\"target\":2,\"at_least\":true,"
+		   "\"met\":true}");
+	assert_out("{\"department\":\"cy-zjj\",\"name\":\"draws_per_month\",\"period\":\"entity 2026-10\","
+		   "\"value\":0,\"numerator\":0,\"denominator\":1,\"target\":2,\"at_least\":true,"
+		   "\"met\":false}");
+	assert_out("{\"department\":\"cy-zjj\",\"name\":\"over_cap\",\"period\":\"2026-01-01..2026-12-31\","
+		   "\"value\":0,\"numerator\":0,\"denominator\":1,\"target\":0,\"at_least\":false,"
+		   "\"met\":true}");
+	assert_out("\"name\":\"tasks_drawn\",\"period\":\"2026-01-01..2026-12-31\",\"value\":3,"
+		   "\"numerator\":3");
+	assert_out("\"name\":\"tasks_voided\",\"period\":\"2026-01-01..2026-12-31\",\"value\":1");
+	/* The same figures as a spreadsheet. */
+	cli_ok("city-auditor", "stats --department cy-zjj --from 2026-01-01 --to 2026-12-31 -o %s",
+	       srv_path("stats.xlsx"));
+}
+
+/* A draw record changed directly in PostgreSQL is reported: by the export's
+ * replay, and after a restart by the server and every client. */
+static void tampering_is_reported(void **state)
+{
+	char cmd[1024], *saved;
+	PGconn *db;
+	PGresult *r;
+
+	(void)state;
+	fixture();
+	cli_ok("city-auditor", "log export %s", srv_path("export-ok"));
+	snprintf(cmd, sizeof(cmd), "%s/shuangsui-verify log %s --key %s > %s 2>&1", SS_TEST_BIN_DIR,
+		 srv_path("export-ok"), th_pki("draw.key.pub"), srv_path("vlog.out"));
+	assert_int_equal(th_run(cmd), 0);
+	db = th_db(1);
+	assert_non_null(db);
+	/* The owner cannot change it (append-only triggers)… */
+	r = PQexec(db, "UPDATE log_leaves SET kind = kind WHERE task_id = 'T-CY-2'");
+	assert_int_not_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(db);
+	/* …so the attacker is a superuser who switches the triggers off. */
+	db = th_db(2);
+	r = PQexec(db, "SET session_replication_role = replica");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	saved = th_db_value(db, "SELECT encode(record, 'hex') FROM log_leaves "
+				"WHERE task_id = 'T-CY-2' AND kind = 'draw'");
+	assert_non_null(saved);
+	r = PQexec(db, "UPDATE log_leaves SET record = overlay(record PLACING 'X'::bytea FROM 40 FOR 1) "
+		       "WHERE task_id = 'T-CY-2' AND kind = 'draw'");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	/* The export's replay finds it at once. */
+	cli_ok("city-auditor", "log export %s", srv_path("export-bad"));
+	snprintf(cmd, sizeof(cmd), "%s/shuangsui-verify log %s --key %s > %s 2>&1", SS_TEST_BIN_DIR,
+		 srv_path("export-bad"), th_pki("draw.key.pub"), srv_path("vlog-bad.out"));
+	assert_int_not_equal(th_run(cmd), 0);
+	/* After a restart the server refuses to draw, and clients are told. */
+	th_server_stop(&srv, SIGTERM);
+	assert_int_equal(th_server_start(&srv, NULL), 0);
+	assert_int_equal(cli("city-auditor", "whoami"), 6);
+	assert_out("integrity");
+	assert_true(th_server_log_contains(&srv, "DRAW LOG INTEGRITY FAILURE"));
+	/* Put it back: the log checks out again. */
+	{
+		const char *params[1] = {saved};
+
+		r = PQexecParams(db, "UPDATE log_leaves SET record = decode($1, 'hex') "
+				     "WHERE task_id = 'T-CY-2' AND kind = 'draw'",
+				 1, NULL, params, NULL, NULL, 0);
+		assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+	}
+	free(saved);
+	PQfinish(db);
+	th_server_stop(&srv, SIGTERM);
+	assert_int_equal(th_server_start(&srv, NULL), 0);
+	cli_ok("city-auditor", "whoami");
+	assert_false(th_server_log_contains(&srv, "DRAW LOG INTEGRITY FAILURE"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(witnessed_draw),
+		cmocka_unit_test(recusal_and_void),
+		cmocka_unit_test(fifty_concurrent),
+		cmocka_unit_test(cap_and_figures),
+		cmocka_unit_test(tampering_is_reported),
+	};
+
+	return cmocka_run_group_tests(tests, server_up, server_down);
+}

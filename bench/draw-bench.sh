@@ -229,3 +229,6 @@ printf '(b) receipt: %.1f MB, exported in %.2f s, verified offline in %.2f s (ta
 	"$(echo "$size / 1000000" | bc -l)" "$export_s" "$verify_s" "$(tail -1 "$var/verify.out")"
 server_rss=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
 printf 'server peak resident memory: %.0f MB\n' "$(echo "$server_rss / 1024" | bc -l)"
+
+echo "== micro-benchmarks of the algorithm alone (no server, no database)"
+"$bin/ss-bench-draw" 2>&1 | grep -v '^\['

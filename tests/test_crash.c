@@ -191,7 +191,7 @@ static void check_invariants(void)
 	assert_db("SELECT count(*) FROM draws d WHERE NOT EXISTS (SELECT 1 FROM log_leaves l "
 		  "WHERE l.idx = d.draw_idx AND l.kind = 'draw' AND l.task_id = d.task_id) "
 		  "OR NOT EXISTS (SELECT 1 FROM task_list t WHERE t.task_id = d.task_id) "
-		  "OR (SELECT state FROM tasks t WHERE t.task_id = d.task_id) <> 'drawn'",
+		  "OR (SELECT state FROM tasks t WHERE t.task_id = d.task_id) NOT IN ('drawn', 'voided')",
 		  "0");
 	assert_db("SELECT count(*) FROM log_leaves l WHERE l.kind = 'draw' "
 		  "AND NOT EXISTS (SELECT 1 FROM draws d WHERE d.draw_idx = l.idx)",

@@ -251,3 +251,15 @@ int ss_merkle_verify_consistency(uint64_t size1, uint64_t size2,
 		return SS_ERR_BAD_REQUEST;
 	return 0;
 }
+
+int ss_merkle_verify_consistency_bytes(uint64_t size1, uint64_t size2, const uint8_t *root1,
+				       size_t len1, const uint8_t *root2, size_t len2,
+				       const uint8_t (*proof)[SS_MERKLE_HASH_LEN], size_t proof_len)
+{
+	if (len1 == SS_MERKLE_HASH_LEN && len2 == SS_MERKLE_HASH_LEN)
+		return ss_merkle_verify_consistency(size1, size2, root1, root2, proof, proof_len);
+	if (size1 != 0 && size1 == size2 && proof_len == 0 && len1 == len2 &&
+	    memcmp(root1, root2, len1) == 0)
+		return 0;
+	return SS_ERR_BAD_REQUEST;
+}

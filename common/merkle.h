@@ -88,4 +88,15 @@ int ss_merkle_verify_consistency(uint64_t size1, uint64_t size2,
 				 const uint8_t root2[SS_MERKLE_HASH_LEN],
 				 const uint8_t (*proof)[SS_MERKLE_HASH_LEN], size_t proof_len);
 
+/*
+ * The same check with roots given as byte strings of any length, as the Go
+ * reference verifier (and its test data) treat them: equal sizes need an
+ * empty proof and byte-equal roots, whatever their length; otherwise both
+ * roots must be SHA-256 roots (32 bytes) and ss_merkle_verify_consistency
+ * decides.  Returns 0 or SS_ERR_BAD_REQUEST.
+ */
+int ss_merkle_verify_consistency_bytes(uint64_t size1, uint64_t size2, const uint8_t *root1,
+				       size_t len1, const uint8_t *root2, size_t len2,
+				       const uint8_t (*proof)[SS_MERKLE_HASH_LEN], size_t proof_len);
+
 #endif

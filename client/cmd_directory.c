@@ -547,18 +547,12 @@ struct dir_import {
 	struct cli_session *sess;
 	const struct ss_dirschema *s;
 	uint64_t import_id;
-	Shuangsui__V1__ImportRow *rows;
-	Shuangsui__V1__ImportRow **row_ptrs;
 	size_t nrows;
-	size_t bytes;
-	/* The chunk's cells are copied once, into text (never moved: it holds
-	 * more than a chunk's bytes) and cells (grown as needed, so rows keep
-	 * an index into it until the chunk is sent). */
-	char *text;
-	size_t text_len;
-	char **cells;
-	size_t ncells, cells_cap;
-	size_t *first_cell; /* first_cell[row] indexes cells */
+	size_t bytes; /* what the chunk's rows may take, reckoned as for an ImportRow each */
+	/* The chunk's rows, packed once as ImportChunk.packed_rows (one bytes
+	 * field, docs/protocol.md §7.12) in a buffer of twice a chunk's size. */
+	uint8_t *packed;
+	size_t packed_len;
 	uint32_t seq;
 	int in_flight;
 	uint64_t accepted;
@@ -614,8 +608,7 @@ static void dir_import_clear_rows(struct dir_import *im)
 {
 	im->nrows = 0;
 	im->bytes = 0;
-	im->text_len = 0;
-	im->ncells = 0;
+	im->packed_len = 0;
 }
 
 /* Reads one chunk reply and records its errors. */
@@ -650,7 +643,6 @@ static int dir_import_flush(struct dir_import *im)
 {
 	SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT;
 	Shuangsui__V1__ImportChunk ch = SHUANGSUI__V1__IMPORT_CHUNK__INIT;
-	size_t i;
 	int rc;
 
 	if (im->nrows == 0)
@@ -658,15 +650,11 @@ static int dir_import_flush(struct dir_import *im)
 	while (im->in_flight >= DIR_IMPORT_WINDOW)
 		if ((rc = dir_import_recv(im)) != CLI_EXIT_OK)
 			return rc;
-	for (i = 0; i < im->nrows; i++) {
-		im->rows[i].cells = im->cells + im->first_cell[i];
-		im->row_ptrs[i] = &im->rows[i];
-	}
 	ch.import_id = im->import_id;
 	ch.seq = im->seq++;
-	ch.n_rows = im->nrows;
+	ch.packed_rows.data = im->packed;
+	ch.packed_rows.len = im->packed_len;
 	im->rows_sent += im->nrows;
-	ch.rows = im->row_ptrs;
 	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_CHUNK;
 	env.import_chunk = &ch;
 	rc = cli_session_send(im->sess, &env);
@@ -677,43 +665,38 @@ static int dir_import_flush(struct dir_import *im)
 	return CLI_EXIT_OK;
 }
 
-/*
- * Copies one row into the chunk; len[i] is strlen(cells[i]).  The caller
- * flushed first if the row would push the chunk past
- * DIR_IMPORT_CHUNK_BYTES, so text, twice that size, always has room.
- */
-static int dir_import_add_row(struct dir_import *im, char **cells, const size_t *len, size_t n,
-			      long line)
+/* Appends v as a protobuf base-128 varint. */
+static void dir_import_uvarint(struct dir_import *im, uint64_t v)
 {
-	Shuangsui__V1__ImportRow *r = &im->rows[im->nrows];
+	while (v >= 0x80) {
+		im->packed[im->packed_len++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	im->packed[im->packed_len++] = (uint8_t)v;
+}
+
+/*
+ * Packs one row into the chunk: line, cell count, then each cell as its
+ * length and bytes; len[i] is strlen(cells[i]).  The caller flushed first
+ * if the row would push the chunk past DIR_IMPORT_CHUNK_BYTES, reckoned at
+ * 16 bytes a row and 3 a cell (more than their varints take, a cell being
+ * shorter than 2 MiB), so packed, twice that size, always has room.
+ */
+static void dir_import_add_row(struct dir_import *im, char **cells, const size_t *len, size_t n,
+			       long line)
+{
 	size_t i;
 
-	if (im->ncells + n > im->cells_cap) {
-		size_t ncap = im->cells_cap ? im->cells_cap : 4096;
-		char **nc;
-
-		while (ncap < im->ncells + n)
-			ncap *= 2;
-		nc = realloc(im->cells, ncap * sizeof(*nc));
-		if (nc == NULL)
-			return -1;
-		im->cells = nc;
-		im->cells_cap = ncap;
-	}
-	shuangsui__v1__import_row__init(r);
-	r->line = (uint64_t)line;
-	r->n_cells = n;
-	im->first_cell[im->nrows++] = im->ncells;
+	dir_import_uvarint(im, (uint64_t)line);
+	dir_import_uvarint(im, n);
 	for (i = 0; i < n; i++) {
-		char *t = im->text + im->text_len;
-
-		memcpy(t, cells[i], len[i] + 1);
-		im->text_len += len[i] + 1;
-		im->cells[im->ncells++] = t;
+		dir_import_uvarint(im, len[i]);
+		memcpy(im->packed + im->packed_len, cells[i], len[i]);
+		im->packed_len += len[i];
 		im->bytes += len[i] + 3;
 	}
 	im->bytes += 16;
-	return 0;
+	im->nrows++;
 }
 
 static void dir_import_progress(struct dir_import *im, struct ss_table_reader *rd, long line)
@@ -867,14 +850,10 @@ static int dir_import(struct cli *cli, const struct ss_dirschema *s, struct dir_
 	im.cli = cli;
 	im.s = s;
 	im.errors = json_object_new_array();
-	im.rows = calloc(DIR_IMPORT_CHUNK_ROWS, sizeof(*im.rows));
-	im.row_ptrs = calloc(DIR_IMPORT_CHUNK_ROWS, sizeof(*im.row_ptrs));
-	im.first_cell = calloc(DIR_IMPORT_CHUNK_ROWS, sizeof(*im.first_cell));
-	im.text = malloc(2 * DIR_IMPORT_CHUNK_BYTES);
+	im.packed = malloc(2 * DIR_IMPORT_CHUNK_BYTES);
 	cell_len = calloc(SS_TABLE_MAX_CELLS + 1, sizeof(*cell_len));
 	im.progress = !cli->json && isatty(2);
-	if (header == NULL || im.rows == NULL || im.row_ptrs == NULL || im.first_cell == NULL ||
-	    im.text == NULL || cell_len == NULL) {
+	if (header == NULL || im.packed == NULL || cell_len == NULL) {
 		rc = cli_fail(cli, CLI_EXIT_CONFIG, "NOMEM", "%s", _("out of memory"));
 		goto out;
 	}
@@ -903,10 +882,7 @@ static int dir_import(struct cli *cli, const struct ss_dirschema *s, struct dir_
 		if (im.nrows > 0 && im.bytes + row_bytes > DIR_IMPORT_CHUNK_BYTES &&
 		    (rc = dir_import_flush(&im)) != CLI_EXIT_OK)
 			break;
-		if (dir_import_add_row(&im, cells, cell_len, ncells, line) != 0) {
-			rc = cli_fail(cli, CLI_EXIT_CONFIG, "NOMEM", "%s", _("out of memory"));
-			break;
-		}
+		dir_import_add_row(&im, cells, cell_len, ncells, line);
 		if (im.nrows == DIR_IMPORT_CHUNK_ROWS || im.bytes >= DIR_IMPORT_CHUNK_BYTES) {
 			rc = dir_import_flush(&im);
 			dir_import_progress(&im, rd, line);
@@ -937,11 +913,7 @@ static int dir_import(struct cli *cli, const struct ss_dirschema *s, struct dir_
 		rc = dir_import_commit(&im, path);
 out:
 	dir_import_clear_rows(&im);
-	free(im.rows);
-	free(im.row_ptrs);
-	free(im.first_cell);
-	free(im.text);
-	free(im.cells);
+	free(im.packed);
 	free(cell_len);
 	json_object_put(im.errors);
 	cli_session_free(im.sess);

@@ -88,6 +88,11 @@ struct ss_drawsvc {
 	char *broken; /* why the stored log cannot be trusted, or NULL */
 	struct ss_job *head, *tail;
 	int busy;
+	/* The snapshots of the last draw opened, kept for its run (which
+	 * otherwise reads them back from the database). */
+	char *sc_task;
+	char **sc_data;
+	size_t sc_n;
 	/* The last receipt built: a receipt is fetched in pieces. */
 	char *rc_task;
 	uint8_t *rc_data;
@@ -304,6 +309,19 @@ out:
 	return rc;
 }
 
+static void ss_snap_cache_drop(struct ss_drawsvc *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->sc_n; i++)
+		free(d->sc_data[i]);
+	free(d->sc_data);
+	free(d->sc_task);
+	d->sc_data = NULL;
+	d->sc_task = NULL;
+	d->sc_n = 0;
+}
+
 int ss_draws_start(struct ss_server *srv)
 {
 	struct ss_drawsvc *d = calloc(1, sizeof(*d));
@@ -346,6 +364,7 @@ void ss_draws_free(struct ss_server *srv)
 	free(d->leaves);
 	free(d->note);
 	free(d->broken);
+	ss_snap_cache_drop(d);
 	free(d->rc_task);
 	free(d->rc_data);
 	free(d);
@@ -576,6 +595,17 @@ static void ss_committed(void *arg, int err, PGresult *res)
 		free(d->note);
 		d->note = j->note;
 		j->note = NULL;
+		if (j->act == SS_ACT_OPEN) {
+			ss_snap_cache_drop(d);
+			d->sc_task = strdup(j->task);
+			if (d->sc_task != NULL) {
+				d->sc_data = j->snap_data;
+				d->sc_n = j->n_snaps;
+				j->snap_data = NULL;
+			}
+		} else if (j->act == SS_ACT_RUN && d->sc_task && strcmp(d->sc_task, j->task) == 0) {
+			ss_snap_cache_drop(d);
+		}
 	} else {
 		/* A retry with the same idempotency key: the leaf stored before. */
 		j->idx = stored;
@@ -946,6 +976,16 @@ static void ss_read_next(void *arg, int err, PGresult *res)
 			return;
 		}
 		if (i == 1) {
+			/* Just opened by this server: the snapshots are in memory. */
+			if (d->sc_task != NULL && strcmp(d->sc_task, j->task) == 0) {
+				j->snap_data = d->sc_data;
+				j->n_snaps = d->sc_n;
+				d->sc_data = NULL;
+				d->sc_n = 0;
+				free(d->sc_task);
+				d->sc_task = NULL;
+				break;
+			}
 			ss_read(j, 2, ss_snapshots_sql, 1, params);
 			return;
 		}
@@ -1171,6 +1211,36 @@ static int ss_snaps_parse(PGresult *res, struct ss_snaps *s)
 	return rc;
 }
 
+/* The same from snapshots kept in memory since the open (j->snap_data:
+ * strata, pool, conflicts), parsed in place; the job keeps owning them. */
+static int ss_snaps_parse_kept(struct ss_job *j, struct ss_snaps *s)
+{
+	size_t i;
+	int rc = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (j->n_snaps < 2)
+		return SS_ERR_INTERNAL;
+	s->ids = calloc(j->n_snaps, sizeof(*s->ids));
+	s->nids = calloc(j->n_snaps, sizeof(*s->nids));
+	if (s->ids == NULL || s->nids == NULL)
+		return SS_ERR_NOMEM;
+	for (i = 0; rc == 0 && i < j->n_snaps; i++) {
+		char *buf = j->snap_data[i];
+		size_t len = strlen(buf);
+
+		if (i < j->n_snaps - 2) {
+			rc = ss_snapshot_population_parse(buf, len, &s->ids[i], &s->nids[i]);
+			s->nstrata++;
+		} else if (i == j->n_snaps - 2) {
+			rc = ss_snapshot_pool_parse(buf, len, &s->pool, &s->npool);
+		} else {
+			rc = ss_snapshot_conflicts_parse(buf, len, &s->conf, &s->nconf);
+		}
+	}
+	return rc;
+}
+
 static int ss_work_run_draw(struct ss_drawsvc *d, struct ss_job *j)
 {
 	PGresult *o = j->res[0], *wr = j->res[1];
@@ -1237,7 +1307,7 @@ static int ss_work_run_draw(struct ss_drawsvc *d, struct ss_job *j)
 		rc = ss_job_fail(j, SS_ERR_BAD_REQUEST, "draw.task_id", en, zh);
 		goto out;
 	}
-	rc = ss_snaps_parse(j->res[2], &sn);
+	rc = j->res[2] != NULL ? ss_snaps_parse(j->res[2], &sn) : ss_snaps_parse_kept(j, &sn);
 	if (rc == 0 && sn.nstrata != open->n_strata)
 		rc = SS_ERR_INTERNAL;
 	st = calloc(open->n_strata + 1, sizeof(*st));

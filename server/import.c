@@ -506,6 +506,10 @@ struct ss_import_chunk {
 	uv_work_t work;               /* validation, off the loop thread */
 	struct ss_import_chunk *next; /* waiting for the worker, in sequence order */
 	int rc;                       /* 0, or a negative error that stopped validation */
+	size_t nin;                   /* rows received, in either form */
+	size_t packed_cells;          /* cells in packed_rows (counted before validation) */
+	char *cell_text;              /* packed_rows' cells, each NUL-terminated */
+	char **cell_ptrs;             /* into cell_text, row after row */
 	uint64_t bad;                 /* bad cells and rows found by validation */
 	char *copy;                   /* built by the worker when every row is new */
 	size_t copy_len, copy_cap;
@@ -540,6 +544,8 @@ static void ss_import_chunk_free(void *p)
 	free(k->errors);
 	free(k->ptrs);
 	free(k->copy);
+	free(k->cell_text);
+	free(k->cell_ptrs);
 	free(k);
 }
 
@@ -888,6 +894,110 @@ static char *ss_import_id_array(const struct ss_import_chunk *k)
 }
 
 /*
+ * ImportChunk.packed_rows (docs/protocol.md §7.12): for each row, in order,
+ * a uvarint line, a uvarint cell count, then each cell as a uvarint byte
+ * length followed by that many bytes.  One bytes field instead of a message
+ * per row and a string per cell: the chunk is unpacked, hashed and freed as
+ * one block on the loop thread, and its cells are copied out here.
+ */
+
+/* Reads a protobuf base-128 varint (at most 10 bytes) at *p, before end; advances *p. */
+static int ss_packed_uvarint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	uint64_t x = 0;
+	unsigned shift;
+
+	for (shift = 0; shift < 70 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		x |= (uint64_t)(b & 0x7f) << shift;
+		if (b < 0x80) {
+			*v = x;
+			return 0;
+		}
+	}
+	return SS_ERR_BAD_REQUEST;
+}
+
+/* Reads a row's line and cell count; a count beyond the bytes left cannot be whole. */
+static int ss_packed_row_head(const uint8_t **p, const uint8_t *end, uint64_t *line, size_t *ncells)
+{
+	uint64_t n;
+
+	if (ss_packed_uvarint(p, end, line) != 0 || ss_packed_uvarint(p, end, &n) != 0 ||
+	    n > (uint64_t)(end - *p))
+		return SS_ERR_BAD_REQUEST;
+	*ncells = (size_t)n;
+	return 0;
+}
+
+/* Reads one cell: *cell points at its bytes in the field, *len counts them. */
+static int ss_packed_cell(const uint8_t **p, const uint8_t *end, const uint8_t **cell, size_t *len)
+{
+	uint64_t n;
+
+	if (ss_packed_uvarint(p, end, &n) != 0 || n > (uint64_t)(end - *p))
+		return SS_ERR_BAD_REQUEST;
+	*cell = *p;
+	*len = (size_t)n;
+	*p += n;
+	return 0;
+}
+
+/*
+ * Counts the rows and cells of packed_rows, checking only its framing (the
+ * field must end with a whole row).  Returns 0 or SS_ERR_BAD_REQUEST.
+ */
+static int ss_packed_count(const ProtobufCBinaryData *b, size_t *rows, size_t *cells)
+{
+	const uint8_t *p = b->data, *end = b->data + b->len, *cell;
+	size_t n, i, len;
+	uint64_t line;
+
+	*rows = *cells = 0;
+	while (p < end) {
+		if (ss_packed_row_head(&p, end, &line, &n) != 0)
+			return SS_ERR_BAD_REQUEST;
+		for (i = 0; i < n; i++)
+			if (ss_packed_cell(&p, end, &cell, &len) != 0)
+				return SS_ERR_BAD_REQUEST;
+		(*rows)++;
+		*cells += n;
+	}
+	return 0;
+}
+
+/*
+ * Decodes the next packed row at *p into row, its cells copied into
+ * k->cell_text (NUL-terminated: each cell's length prefix leaves room) and
+ * pointed to from k->cell_ptrs.  A NUL byte inside a cell is refused, as
+ * the text could not be told from a shorter one.  Returns 0 or
+ * SS_ERR_BAD_REQUEST.
+ */
+static int ss_packed_row(struct ss_import_chunk *k, const uint8_t **p, const uint8_t *end,
+			 size_t *ncell_used, size_t *text_used, Shuangsui__V1__ImportRow *row)
+{
+	const uint8_t *cell;
+	size_t n, i, len;
+
+	if (ss_packed_row_head(p, end, &row->line, &n) != 0 || *ncell_used + n > k->packed_cells)
+		return SS_ERR_BAD_REQUEST;
+	row->n_cells = n;
+	row->cells = k->cell_ptrs + *ncell_used;
+	for (i = 0; i < n; i++) {
+		char *t = k->cell_text + *text_used;
+
+		if (ss_packed_cell(p, end, &cell, &len) != 0 || memchr(cell, '\0', len) != NULL)
+			return SS_ERR_BAD_REQUEST;
+		memcpy(t, cell, len);
+		t[len] = '\0';
+		*text_used += len + 1;
+		k->cell_ptrs[(*ncell_used)++] = t;
+	}
+	return 0;
+}
+
+/*
  * Runs on a worker thread: validates the chunk's rows into k->rows and, if
  * the directory was empty at the start, builds their COPY data as well.
  * Touches only k, the import's set of ids seen, and read-only state.
@@ -898,21 +1008,35 @@ static void ss_import_chunk_validate(uv_work_t *w)
 	struct ss_request *req = k->req;
 	struct ss_import *imp = k->imp;
 	const Shuangsui__V1__ImportChunk *ch = req->env->import_chunk;
-	size_t r, c, i;
+	const uint8_t *p = ch->packed_rows.data, *end = p + ch->packed_rows.len;
+	size_t r, c, i, ncell_used = 0, text_used = 0;
 	int rc = 0;
 
-	for (r = 0; r < ch->n_rows && rc >= 0; r++) {
+	if (ch->packed_rows.len > 0) {
+		/* Each cell's NUL takes the place of its length prefix. */
+		k->cell_text = malloc(ch->packed_rows.len + 1);
+		k->cell_ptrs = calloc(k->packed_cells + 1, sizeof(char *));
+		if (k->cell_text == NULL || k->cell_ptrs == NULL)
+			rc = SS_ERR_NOMEM;
+	}
+	for (r = 0; r < k->nin && rc >= 0; r++) {
 		struct ss_staged *st = &k->rows[k->nrows];
+		Shuangsui__V1__ImportRow packed = SHUANGSUI__V1__IMPORT_ROW__INIT;
+		const Shuangsui__V1__ImportRow *row = &packed;
 		unsigned char md[32];
 
+		if (ch->n_rows > 0)
+			row = ch->rows[r];
+		else if ((rc = ss_packed_row(k, &p, end, &ncell_used, &text_used, &packed)) != 0)
+			break;
 		st->values = calloc(imp->schema->ncols, sizeof(char *));
 		if (st->values == NULL) {
 			rc = SS_ERR_NOMEM;
 			break;
 		}
-		rc = ss_import_row(req, k, ch->rows[r], st->values, &st->rid);
+		rc = ss_import_row(req, k, row, st->values, &st->rid);
 		if (rc == 0) {
-			st->line = ch->rows[r]->line;
+			st->line = row->line;
 			ss_record_digest(imp->schema, st->values, md);
 			ss_import_hex(md, st->digest);
 			k->nrows++;
@@ -932,9 +1056,21 @@ static void ss_import_chunk_validate(uv_work_t *w)
 		rc = 0;
 	/* Every row new, at version 1: the COPY data need no lookup first. */
 	if (rc == 0 && imp->was_empty && !imp->dry_run && k->bad == 0)
-		for (i = 0; i < k->nrows && rc == 0; i++)
-			rc = ss_import_copy_row(imp, &k->rows[i], 1, req->conn->principal.id,
-						&k->copy, &k->copy_len, &k->copy_cap);
+		for (i = 0; i < k->nrows && rc == 0; i++) {
+			struct ss_staged *st = &k->rows[i];
+
+			rc = ss_import_copy_row(imp, st, 1, req->conn->principal.id, &k->copy,
+						&k->copy_len, &k->copy_cap);
+			/* Copied, and no lookup follows: freed here, by the thread
+			 * that allocated them (glibc frees another thread's blocks
+			 * more slowly, and on the loop thread). */
+			for (c = 0; c < imp->schema->ncols; c++)
+				free(st->values[c]);
+			free(st->values);
+			st->values = NULL;
+			free(st->rid);
+			st->rid = NULL;
+		}
 	k->rc = rc;
 }
 
@@ -973,6 +1109,14 @@ static void ss_import_chunk_validated(uv_work_t *w, int status)
 	imp->validating = 0;
 	ss_import_validate_next(imp);
 	imp->errors += k->bad;
+	if (k->rc == SS_ERR_BAD_REQUEST) {
+		imp->chunks_in_flight--;
+		imp->errors++;
+		ss_request_fail(req, SS_ERR_BAD_REQUEST, "import_chunk.packed_rows",
+				"a packed cell holds a NUL byte; this import can no longer apply",
+				"packed_rows 中有单元格含 NUL 字节；本次导入已不能生效");
+		return;
+	}
 	if (k->rc != 0 || status != 0) {
 		imp->chunks_in_flight--;
 		imp->errors++; /* a chunk not fully processed: the import cannot apply */
@@ -1026,6 +1170,7 @@ void ss_handle_import_chunk(struct ss_request *req)
 	const Shuangsui__V1__ImportChunk *ch = req->env->import_chunk;
 	struct ss_import *imp = req->conn->import;
 	struct ss_import_chunk *k;
+	size_t nrows = ch->n_rows, ncells = 0;
 
 	if (imp == NULL || imp->id != ch->import_id || imp->committing) {
 		ss_import_refuse_no_import(req, "import_chunk.import_id");
@@ -1042,14 +1187,24 @@ void ss_handle_import_chunk(struct ss_request *req)
 		return;
 	}
 	imp->next_seq++;
-	if (ch->n_rows > SS_IMPORT_MAX_ROWS_PER_CHUNK || imp->rows + ch->n_rows > SS_IMPORT_MAX_ROWS) {
+	/* The rows come in one form or the other, never both. */
+	if (ch->packed_rows.len > 0 &&
+	    (ch->n_rows > 0 || ss_packed_count(&ch->packed_rows, &nrows, &ncells) != 0)) {
+		imp->errors++;
+		ss_request_fail(req, SS_ERR_BAD_REQUEST, "import_chunk.packed_rows",
+				"packed_rows does not hold whole rows, or rows came as well; this "
+				"import can no longer apply",
+				"packed_rows 行不完整或与 rows 同发；本次导入已不能生效");
+		return;
+	}
+	if (nrows > SS_IMPORT_MAX_ROWS_PER_CHUNK || imp->rows + nrows > SS_IMPORT_MAX_ROWS) {
 		imp->errors++;
 		ss_request_fail(req, SS_ERR_BAD_REQUEST, "import_chunk.rows",
 				"at most 20000 rows per chunk and 8388608 rows per import (split the file)",
 				"每块最多 20000 行，每次导入最多 8388608 行（请拆分文件）");
 		return;
 	}
-	k = ss_import_chunk_new(imp, ch->n_rows);
+	k = ss_import_chunk_new(imp, nrows);
 	if (k == NULL) {
 		imp->errors++;
 		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
@@ -1058,7 +1213,9 @@ void ss_handle_import_chunk(struct ss_request *req)
 	req->work = k;
 	req->work_free = ss_import_chunk_free;
 	k->req = req;
-	imp->rows += ch->n_rows;
+	k->nin = nrows;
+	k->packed_cells = ncells;
+	imp->rows += nrows;
 	/* In flight from here: commit waits for its reply. */
 	imp->chunks_in_flight++;
 	if (imp->waiting_tail != NULL)

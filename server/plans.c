@@ -573,7 +573,7 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 	json_object *strata = json_tokener_parse(strata_json);
 	json_object *excl = json_tokener_parse(exclusions_json);
 	json_object *ids = json_object_new_array();
-	char prefix[8], asof[40], year[8];
+	char prefix[8], asof[40], year[8], *cols = NULL;
 	int32_t day;
 	size_t i;
 	int rc = 0;
@@ -605,6 +605,24 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 			if (ss_sql_param(&p->params, &p->nparams, fixed[i]) < 0)
 				rc = SS_ERR_NOMEM;
 	}
+	/* Only the columns the strata filter on travel through the as-of sort:
+	 * whole rows make it several times slower on millions of records. */
+	for (i = 0; rc == 0 && i < s->ncols; i++) {
+		const char *name = s->cols[i].name;
+		size_t k;
+
+		if (strcmp(name, "status") == 0 || strcmp(name, "division_code") == 0)
+			continue;
+		for (k = 0; k < json_object_array_length(strata); k++) {
+			json_object *f;
+
+			if (json_object_object_get_ex(json_object_array_get_idx(strata, k), "filter", &f) &&
+			    json_object_object_get_ex(f, name, NULL)) {
+				rc = ss_sql_cat(&cols, ", \"%s\"", name);
+				break;
+			}
+		}
+	}
 	if (rc == 0)
 		/* The year's counts as one jsonb object, looked up per row: a join
 		 * is at the mercy of the planner's estimate for a task_list that
@@ -615,10 +633,11 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 				"FROM task_list l WHERE l.directory = '%s' AND l.draw_year = $3::integer "
 				"AND NOT EXISTS (SELECT 1 FROM task_voids v WHERE v.task_id = l.task_id) "
 				"GROUP BY l.object_id) x), "
-				"base AS (SELECT DISTINCT ON (record_id) * FROM %s_versions "
+				"base AS (SELECT DISTINCT ON (record_id) record_id, status, division_code%s "
+				"FROM %s_versions "
 				"WHERE changed_at < $1::timestamptz ORDER BY record_id, version DESC), "
 				"scoped AS (SELECT b.*, CASE",
-				s->name, s->table);
+				s->name, cols ? cols : "", s->table);
 	for (i = 0; rc == 0 && i < json_object_array_length(strata); i++) {
 		json_object *filter;
 
@@ -645,6 +664,7 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 			"FROM scoped s, drawn d",
 			strcmp(directory, "project") == 0 ? "under_construction" : "active");
 out:
+	free(cols);
 	json_object_put(strata);
 	json_object_put(excl);
 	json_object_put(ids);

@@ -24,6 +24,7 @@ CREATE TABLE log_leaves (
     created_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX log_leaves_task ON log_leaves (task_id, idx);
+ALTER TABLE log_leaves ALTER COLUMN record SET STORAGE EXTERNAL;
 CREATE TRIGGER log_leaves_append_only BEFORE UPDATE OR DELETE ON log_leaves
     FOR EACH ROW EXECUTE FUNCTION forbid_change();
 CREATE TRIGGER log_leaves_no_truncate BEFORE TRUNCATE ON log_leaves
@@ -68,6 +69,9 @@ CREATE TABLE draw_snapshots (
 );
 CREATE TRIGGER draw_snapshots_append_only BEFORE UPDATE OR DELETE ON draw_snapshots
     FOR EACH ROW EXECUTE FUNCTION forbid_change();
+-- Snapshots and records run to tens of megabytes: stored out of line without
+-- compression, which would cost more time than the disk it saves.
+ALTER TABLE draw_snapshots ALTER COLUMN data SET STORAGE EXTERNAL;
 
 CREATE TABLE draw_witnesses (
     task_id      text NOT NULL REFERENCES draw_opens,

@@ -619,6 +619,178 @@ static void server_stops_cleanly(void **state)
 	assert_int_equal(th_server_stop(&srv, SIGTERM), 0);
 }
 
+static SsEnvelope *packed_chunk(struct th_client *c, uint64_t id, uint32_t seq, const void *data,
+				size_t len, int with_rows)
+{
+	SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT;
+	Shuangsui__V1__ImportChunk ch = SHUANGSUI__V1__IMPORT_CHUNK__INIT;
+	Shuangsui__V1__ImportRow row = SHUANGSUI__V1__IMPORT_ROW__INIT, *rows[1] = {&row};
+
+	ch.import_id = id;
+	ch.seq = seq;
+	ch.packed_rows.data = (uint8_t *)data;
+	ch.packed_rows.len = len;
+	if (with_rows) {
+		ch.n_rows = 1;
+		ch.rows = rows;
+	}
+	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_CHUNK;
+	env.import_chunk = &ch;
+	return import_call(c, &env);
+}
+
+static uint64_t packed_begin(struct th_client *c, const char *name)
+{
+	SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT, *r;
+	Shuangsui__V1__ImportBegin b = SHUANGSUI__V1__IMPORT_BEGIN__INIT;
+	char *header[] = {"credit_code", "name", "division_code", "risk_level", "credit_class",
+			  "status"};
+	uint64_t id;
+
+	b.directory = "entity";
+	b.n_header = 6;
+	b.header = header;
+	b.file_name = (char *)name;
+	b.file_sha256 = "";
+	b.reason = "测试打包";
+	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_BEGIN;
+	env.import_begin = &b;
+	r = import_call(c, &env);
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_BEGIN_REPLY);
+	id = r->import_begin_reply->import_id;
+	th_free(r);
+	return id;
+}
+
+static int packed_commit(struct th_client *c, uint64_t id, uint32_t chunks, uint64_t rows)
+{
+	SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT, *r;
+	Shuangsui__V1__ImportCommit cm = SHUANGSUI__V1__IMPORT_COMMIT__INIT;
+	int applied;
+
+	cm.import_id = id;
+	cm.chunks = chunks;
+	cm.rows = rows;
+	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_COMMIT;
+	env.import_commit = &cm;
+	r = import_call(c, &env);
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_REPORT);
+	applied = r->import_report->applied;
+	th_free(r);
+	return applied;
+}
+
+static size_t packed_row(uint8_t *p, uint64_t line, char **cells, size_t n)
+{
+	size_t i, k = 0;
+
+	p[k++] = (uint8_t)line;
+	p[k++] = (uint8_t)n;
+	for (i = 0; i < n; i++) {
+		size_t l = strlen(cells[i]);
+
+		p[k++] = (uint8_t)l;
+		memcpy(p + k, cells[i], l);
+		k += l;
+	}
+	return k;
+}
+
+static void packed_rows_are_checked(void **state)
+{
+	struct th_client *c = th_client_session(srv.port, "district-a-operator");
+	char code[19], code2[19];
+	char *cells[6] = {code, "打包测试企业", "110101", "low", "B", "active"};
+	uint8_t buf[512];
+	size_t n;
+	uint64_t id;
+	SsEnvelope *r;
+
+	assert_non_null(c);
+	uscc(code, "110101", 'P', 1);
+	uscc(code2, "110101", 'P', 2);
+	/* Good: two rows, the second with a bad cell, then fixed. */
+	id = packed_begin(c, "packed-ok.csv");
+	n = packed_row(buf, 2, cells, 6);
+	cells[0] = code2;
+	cells[3] = "bogus";
+	n += packed_row(buf + n, 3, cells, 6);
+	r = packed_chunk(c, id, 0, buf, n, 0);
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_CHUNK_REPLY);
+	assert_int_equal(r->import_chunk_reply->rows_accepted, 1);
+	assert_int_equal(r->import_chunk_reply->n_errors, 1);
+	assert_int_equal(r->import_chunk_reply->errors[0]->line, 3);
+	assert_string_equal(r->import_chunk_reply->errors[0]->column, "risk_level");
+	assert_string_equal(r->import_chunk_reply->errors[0]->value, "bogus");
+	th_free(r);
+	assert_false(packed_commit(c, id, 1, 2));
+	cells[3] = "low";
+	id = packed_begin(c, "packed-ok2.csv");
+	n = packed_row(buf, 2, cells, 6);
+	buf[n++] = 4; /* line 4, no cells: required cells missing */
+	buf[n++] = 0;
+	r = packed_chunk(c, id, 0, buf, n, 0);
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_CHUNK_REPLY);
+	assert_int_equal(r->import_chunk_reply->rows_accepted, 1);
+	assert_true(r->import_chunk_reply->n_errors >= 1);
+	assert_int_equal(r->import_chunk_reply->errors[0]->line, 4);
+	th_free(r);
+	assert_false(packed_commit(c, id, 1, 2));
+	id = packed_begin(c, "packed-ok3.csv");
+	n = packed_row(buf, 2, cells, 6);
+	r = packed_chunk(c, id, 0, buf, n, 0);
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_IMPORT_CHUNK_REPLY);
+	assert_int_equal(r->import_chunk_reply->rows_accepted, 1);
+	th_free(r);
+	assert_true(packed_commit(c, id, 1, 1));
+
+	/* Truncated: the last cell is cut short. */
+	id = packed_begin(c, "packed-cut.csv");
+	n = packed_row(buf, 2, cells, 6);
+	r = packed_chunk(c, id, 0, buf, n - 1, 0);
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_ERROR);
+	assert_string_equal(r->error->field, "import_chunk.packed_rows");
+	th_free(r);
+	assert_false(packed_commit(c, id, 1, 0));
+	/* Hostile lengths. */
+	id = packed_begin(c, "packed-hostile.csv");
+	{
+		uint8_t h[] = {2, 1, 0xff, 0xff, 0xff, 0xff, 0x0f, 'a'};
+		r = packed_chunk(c, id, 0, h, sizeof(h), 0);
+	}
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_ERROR);
+	assert_string_equal(r->error->field, "import_chunk.packed_rows");
+	th_free(r);
+	assert_false(packed_commit(c, id, 1, 0));
+	id = packed_begin(c, "packed-hostile2.csv");
+	{
+		uint8_t h[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0};
+		r = packed_chunk(c, id, 0, h, sizeof(h), 0);
+	}
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_ERROR);
+	assert_string_equal(r->error->field, "import_chunk.packed_rows");
+	th_free(r);
+	assert_false(packed_commit(c, id, 1, 0));
+	/* Both forms at once. */
+	id = packed_begin(c, "packed-both.csv");
+	n = packed_row(buf, 2, cells, 6);
+	r = packed_chunk(c, id, 0, buf, n, 1);
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_ERROR);
+	assert_string_equal(r->error->field, "import_chunk.packed_rows");
+	th_free(r);
+	assert_false(packed_commit(c, id, 1, 1));
+	/* A NUL byte in a cell. */
+	id = packed_begin(c, "packed-nul.csv");
+	n = packed_row(buf, 2, cells, 6);
+	buf[5] = '\0';
+	r = packed_chunk(c, id, 0, buf, n, 0);
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_ERROR);
+	assert_string_equal(r->error->field, "import_chunk.packed_rows");
+	th_free(r);
+	assert_false(packed_commit(c, id, 1, 1));
+	th_client_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -634,6 +806,7 @@ int main(void)
 		cmocka_unit_test(inspectors_items_and_conflicts_import_with_their_rules),
 		cmocka_unit_test(a_file_without_some_columns_keeps_them_on_existing_records),
 		cmocka_unit_test(a_missing_chunk_means_nothing_applies),
+		cmocka_unit_test(packed_rows_are_checked),
 		cmocka_unit_test(a_long_history_comes_back_whole_in_pages),
 		cmocka_unit_test(calendar_counts_official_working_days),
 		cmocka_unit_test(server_stops_cleanly),

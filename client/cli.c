@@ -11,13 +11,16 @@
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "cli_output.h"
 #include "note.h"
 #include "receipt.h"
+#include "record.h"
 #include "signature.h"
 #include "ss_error.h"
 #include "ss_lang.h"
@@ -185,6 +188,99 @@ int cli_log_key(const char *arg, uint8_t pk[SS_SIG_PUBLIC_KEY_LEN])
 	return rc == 0 ? 0 : SS_ERR_CONFIG;
 }
 
+int cli_log_current_key(struct cli *cli, uint8_t pk[SS_SIG_PUBLIC_KEY_LEN])
+{
+	char *path = cli_checkpoint_path(cli), *kp = NULL;
+	int rc = cli_log_key(cli->cfg.log_key, pk);
+
+	/* A key adopted by following a rotation that the configured key signed. */
+	if (rc == 0 && path != NULL && asprintf(&kp, "%s.key", path) >= 0 && access(kp, R_OK) == 0)
+		rc = cli_log_key(kp, pk);
+	free(kp);
+	free(path);
+	return rc;
+}
+
+/* Keeps the key adopted after a rotation beside the checkpoint file. */
+static void cli_save_key(const char *checkpoint_path, const uint8_t pk[SS_SIG_PUBLIC_KEY_LEN])
+{
+	uint8_t id[SS_SIG_KEY_ID_LEN], blob[2 + SS_SIG_KEY_ID_LEN + SS_SIG_PUBLIC_KEY_LEN];
+	char b64[SS_SIG_PUBLIC_KEY_STR_LEN + 2], *kp = NULL;
+	FILE *f;
+
+	ss_sig_key_id(pk, id);
+	memcpy(blob, SS_SIG_ALG_TAG, 2);
+	memcpy(blob + 2, id, sizeof(id));
+	memcpy(blob + 2 + sizeof(id), pk, SS_SIG_PUBLIC_KEY_LEN);
+	sodium_bin2base64(b64, sizeof(b64), blob, sizeof(blob), sodium_base64_VARIANT_ORIGINAL);
+	if (asprintf(&kp, "%s.key", checkpoint_path) < 0)
+		return;
+	f = fopen(kp, "w");
+	if (f != NULL) {
+		fprintf(f, "%s\n", b64);
+		fclose(f);
+	}
+	free(kp);
+}
+
+/*
+ * Walks the leaves from..to-1 for key-rotation records (small: larger leaves
+ * are skipped unread), each of which must be signed by the key it replaces
+ * and the new one; *next receives the key current at the end.  0, or -1 if
+ * the leaves cannot be read or a rotation does not verify.
+ */
+static int cli_follow_rotations(struct cli *cli, struct cli_session *s, uint64_t from, uint64_t to,
+				const uint8_t pk[SS_SIG_PUBLIC_KEY_LEN],
+				uint8_t next[SS_SIG_PUBLIC_KEY_LEN])
+{
+	uint8_t cur[SS_SIG_PUBLIC_KEY_LEN];
+
+	(void)cli;
+	memcpy(cur, pk, sizeof(cur));
+	while (from < to) {
+		SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT, *reply = NULL;
+		Shuangsui__V1__LogLeavesGet g = SHUANGSUI__V1__LOG_LEAVES_GET__INIT;
+		const Shuangsui__V1__LogLeavesReply *r;
+		size_t i;
+
+		g.from = from;
+		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_LOG_LEAVES_GET;
+		env.log_leaves_get = &g;
+		if (cli_session_call(s, &env, &reply) != 0 ||
+		    reply->body_case != SHUANGSUI__V1__ENVELOPE__BODY_LOG_LEAVES_REPLY ||
+		    reply->log_leaves_reply->n_leaves == 0) {
+			if (reply != NULL)
+				shuangsui__v1__envelope__free_unpacked(reply, NULL);
+			return -1;
+		}
+		r = reply->log_leaves_reply;
+		for (i = 0; i < r->n_leaves && from < to; i++) {
+			const Shuangsui__V1__LogLeaf *l = r->leaves[i];
+
+			if (l->index != from) {
+				shuangsui__v1__envelope__free_unpacked(reply, NULL);
+				return -1;
+			}
+			if (l->record_offset == 0 && l->record.len == l->record_total &&
+			    ss_record_peek_type(l->record.data, l->record.len) == SS_REC_KEY_ROTATION) {
+				uint8_t nk[SS_SIG_PUBLIC_KEY_LEN];
+
+				if (ss_record_verify_rotation(cur, l->record.data, l->record.len,
+							      l->signature.data, l->signature.len,
+							      nk) != 0) {
+					shuangsui__v1__envelope__free_unpacked(reply, NULL);
+					return -1;
+				}
+				memcpy(cur, nk, sizeof(cur));
+			}
+			from++;
+		}
+		shuangsui__v1__envelope__free_unpacked(reply, NULL);
+	}
+	memcpy(next, cur, SS_SIG_PUBLIC_KEY_LEN);
+	return 0;
+}
+
 /*
  * The draw log's consistency check, on every connection when [log] key is
  * set: the server's latest signed checkpoint must extend the one this
@@ -204,10 +300,12 @@ static int cli_log_check(struct cli *cli, struct cli_session *s)
 	char *path = cli_checkpoint_path(cli), *tmp = NULL;
 	size_t old_len = 0, proof_len = 0, i;
 	const Shuangsui__V1__LogCheckpointReply *r;
+	enum ss_check check;
+	uint64_t new_size = 0;
 	int rc, exit = CLI_EXIT_OK;
 	FILE *f;
 
-	if (cli_log_key(cli->cfg.log_key, pk) != 0) {
+	if (cli_log_current_key(cli, pk) != 0) {
 		exit = cli_fail(cli, CLI_EXIT_CONFIG, "CONFIG", _("[log] key %s holds no public key"),
 				cli->cfg.log_key);
 		goto out;
@@ -258,6 +356,7 @@ static int cli_log_check(struct cli *cli, struct cli_session *s)
 			goto out;
 		}
 		/* Nothing held yet: the checkpoint against itself checks its signature. */
+		new_size = ncp.size;
 		rc = i == r->n_consistency
 			     ? ss_consistency_encode(note != NULL ? g.known_size : ncp.size, ncp.size,
 						     (const uint8_t(*)[32])hashes, i, &proof, &proof_len)
@@ -273,8 +372,28 @@ static int cli_log_check(struct cli *cli, struct cli_session *s)
 	proofb.data = proof;
 	proofb.len = proof_len;
 	memset(&res, 0, sizeof(res));
-	if (rc != 0 || ss_audit_consistency(&oldb, &newb, pk, NULL, cli->cfg.log_origin,
-					    &proofb, NULL, &res) != SS_CHECK_OK) {
+	check = rc != 0 ? SS_CHECK_FORMAT
+			: ss_audit_consistency(&oldb, &newb, pk, NULL, cli->cfg.log_origin, &proofb,
+					       NULL, &res);
+	if (check == SS_CHECK_CHECKPOINT_SIGNATURE || check == SS_CHECK_KEY) {
+		/* Signed by another key: follow the key rotations logged since,
+		 * each signed by the key it replaces. */
+		uint8_t next[SS_SIG_PUBLIC_KEY_LEN];
+
+		if (cli_follow_rotations(cli, s, g.known_size, new_size, pk, next) == 0 &&
+		    memcmp(next, pk, sizeof(next)) != 0) {
+			memset(&res, 0, sizeof(res));
+			check = note != NULL ? ss_audit_consistency(&oldb, &newb, pk, next,
+								    cli->cfg.log_origin, &proofb,
+								    NULL, &res)
+					     : ss_audit_consistency(&newb, &newb, next, NULL,
+								    cli->cfg.log_origin, &proofb,
+								    NULL, &res);
+			if (check == SS_CHECK_OK && path != NULL)
+				cli_save_key(path, next);
+		}
+	}
+	if (check != SS_CHECK_OK) {
 		exit = cli_fail(cli, CLI_EXIT_PROTOCOL, "LOG_INCONSISTENT",
 				_("THE DRAW LOG WAS FORKED OR REWRITTEN: the server's checkpoint does not "
 				  "extend the one you hold (%" PRIu64 " leaves, kept in %s): %s: %s.  Do "

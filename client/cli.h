@@ -113,6 +113,9 @@ int cli_dispatch(struct cli *cli, const char *group, const struct cli_command *t
 /* Reads the draw log's public key: the key string, or a file whose first line it is.
  * 0, SS_ERR_IO or SS_ERR_CONFIG. */
 int cli_log_key(const char *arg, uint8_t pk[32]);
+/* The draw log's key this client holds now: [log] key, or the key it adopted
+ * by following a logged rotation (kept beside its checkpoint). */
+int cli_log_current_key(struct cli *cli, uint8_t pk[32]);
 
 /* Commands (cmd_*.c).  argv[0] is the command's name; each accepts --help. */
 int cmd_ping(struct cli *cli, int argc, char **argv);

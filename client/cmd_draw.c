@@ -255,7 +255,7 @@ static int draw_receipt(struct cli *cli, const char *task, const char *path)
 		struct ss_check_result res;
 
 		memset(&res, 0, sizeof(res));
-		if (cli_log_key(cli->cfg.log_key, pk) == 0 &&
+		if (cli_log_current_key(cli, pk) == 0 &&
 		    ss_audit_receipt(data, len, pk, cli->cfg.log_origin, &res) != SS_CHECK_OK) {
 			free(data);
 			return cli_fail(cli, CLI_EXIT_PROTOCOL, "RECEIPT_INVALID",

@@ -222,7 +222,7 @@ static int ss_log_load(struct ss_drawsvc *d, const char *conninfo)
 	PGconn *pg = PQconnectdb(conninfo);
 	PGresult *res = NULL;
 	char why[256] = "";
-	uint8_t root[32];
+	uint8_t root[32], pk[SS_SIG_PUBLIC_KEY_LEN];
 	int i, rc = 0;
 
 	if (PQstatus(pg) != CONNECTION_OK) {
@@ -237,9 +237,26 @@ static int ss_log_load(struct ss_drawsvc *d, const char *conninfo)
 		rc = SS_ERR_DATABASE_UNAVAILABLE;
 		goto out;
 	}
+	/* The key that signed leaf 0: the old key of the first rotation, or
+	 * the configured key when the log never rotated. */
+	memcpy(pk, ss_key_public(d->key), sizeof(pk));
+	for (i = 0; i < PQntuples(res); i++) {
+		struct ss_record *r = NULL;
+		const uint8_t *rec = (const uint8_t *)PQgetvalue(res, i, 1);
+		size_t len = (size_t)PQgetlength(res, i, 1);
+
+		if (ss_record_peek_type(rec, len) != SS_REC_KEY_ROTATION)
+			continue;
+		if (ss_record_parse(rec, len, &r) == 0)
+			memcpy(pk, r->old_key, sizeof(pk));
+		ss_record_free(r);
+		break;
+	}
 	for (i = 0; i < PQntuples(res); i++) {
 		const uint8_t *rec = (const uint8_t *)PQgetvalue(res, i, 1);
-		uint8_t leaf[32];
+		const uint8_t *sig = (const uint8_t *)PQgetvalue(res, i, 2);
+		size_t len = (size_t)PQgetlength(res, i, 1), sig_len = (size_t)PQgetlength(res, i, 2);
+		uint8_t leaf[32], next[SS_SIG_PUBLIC_KEY_LEN];
 		uint64_t idx = 0;
 		int k;
 
@@ -247,18 +264,28 @@ static int ss_log_load(struct ss_drawsvc *d, const char *conninfo)
 			idx = idx << 8 | (uint8_t)PQgetvalue(res, i, 0)[k];
 		if (idx != (uint64_t)i && why[0] == '\0')
 			snprintf(why, sizeof(why), "leaf %d is missing", i);
-		if (why[0] == '\0' &&
-		    ss_record_verify(ss_key_public(d->key), rec, (size_t)PQgetlength(res, i, 1),
-				     (const uint8_t *)PQgetvalue(res, i, 2),
-				     (size_t)PQgetlength(res, i, 2)) != 0 &&
-		    ss_record_peek_type(rec, (size_t)PQgetlength(res, i, 1)) != SS_REC_KEY_ROTATION)
-			snprintf(why, sizeof(why), "leaf %d: the signature does not verify", i);
-		ss_record_leaf_hash(rec, (size_t)PQgetlength(res, i, 1), leaf);
+		if (why[0] == '\0') {
+			if (ss_record_peek_type(rec, len) == SS_REC_KEY_ROTATION) {
+				if (ss_record_verify_rotation(pk, rec, len, sig, sig_len, next) != 0)
+					snprintf(why, sizeof(why),
+						 "leaf %d: the key rotation is not signed by the key it "
+						 "replaces and the new key",
+						 i);
+				else
+					memcpy(pk, next, sizeof(pk));
+			} else if (ss_record_verify(pk, rec, len, sig, sig_len) != 0) {
+				snprintf(why, sizeof(why), "leaf %d: the signature does not verify", i);
+			}
+		}
+		ss_record_leaf_hash(rec, len, leaf);
 		if (ss_log_push(d, leaf) != 0) {
 			rc = SS_ERR_NOMEM;
 			goto out;
 		}
 	}
+	if (why[0] == '\0' && memcmp(pk, ss_key_public(d->key), sizeof(pk)) != 0)
+		snprintf(why, sizeof(why),
+			 "draw.key_file is not the log's current key (a rotation names another)");
 	PQclear(res);
 	res = PQexec(pg, "SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -284,6 +311,16 @@ static int ss_log_load(struct ss_drawsvc *d, const char *conninfo)
 				snprintf(why, sizeof(why),
 					 "the last checkpoint is for %" PRIu64 " leaves, the log has %zu",
 					 cp.size, d->n);
+			struct ss_note_verifier v;
+
+			memset(&v, 0, sizeof(v));
+			snprintf(v.name, sizeof(v.name), "%.*s", (int)cp.origin_len, cp.origin);
+			ss_note_key_hash(v.name, pk, v.key_hash);
+			memcpy(v.public_key, pk, sizeof(pk));
+			if (why[0] == '\0' && (strcmp(v.name, d->origin) != 0 || ss_note_verify(note, &v) != 0))
+				snprintf(why, sizeof(why),
+					 "the last checkpoint is not signed by the log's key for %s",
+					 d->origin);
 			ss_merkle_root((const uint8_t(*)[32])d->leaves, d->n, root);
 			if (why[0] == '\0' && memcmp(root, cp.root, 32) != 0)
 				snprintf(why, sizeof(why),
@@ -1924,4 +1961,128 @@ void ss_handle_log_leaves_get(struct ss_request *req)
 				   "ORDER BY idx LIMIT $2::integer",
 				   2, params, ss_leaves_got, req) != 0)
 		ss_request_fail(req, SS_ERR_DATABASE_UNAVAILABLE, NULL, NULL, NULL);
+}
+
+/* ---- key rotation (shuangsuid rotate-key, with the server stopped) ---- */
+
+int ss_draws_rotate(const struct ss_config *cfg, const char *new_key_file, const char *reason)
+{
+	struct ss_drawsvc d;
+	struct ss_key *next = NULL;
+	struct ss_record rec;
+	uint8_t *bytes = NULL, sig[SS_ROTATION_SIG_LEN], leaf[32], root[32], (*tmp)[32] = NULL;
+	char *body = NULL, *note = NULL, *p_rec = NULL, *p_sig = NULL, *p_leaf = NULL, *p_root = NULL;
+	char idx[24];
+	size_t len = 0, body_len, note_len;
+	PGconn *pg = NULL;
+	PGresult *res = NULL;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	if (cfg->draw_key_file == NULL) {
+		ss_error("rotate-key: draw.key_file (the current key) is not set");
+		return SS_ERR_CONFIG;
+	}
+	if (ss_validate_text(reason, 2, 500) != 0) {
+		ss_error("rotate-key: give the reason (2 to 500 characters)");
+		return SS_ERR_BAD_REQUEST;
+	}
+	d.origin = cfg->draw_log_origin;
+	rc = ss_key_load(cfg->draw_key_file, &d.key);
+	if (rc == 0)
+		rc = ss_key_load(new_key_file, &next);
+	if (rc != 0) {
+		ss_error("rotate-key: %s", ss_err_str(rc));
+		goto out;
+	}
+	/* The log as it stands must check out under the current key. */
+	rc = ss_log_load(&d, cfg->db_conninfo);
+	if (rc == 0 && d.broken != NULL) {
+		ss_error("rotate-key: the log does not check out (%s); nothing rotated", d.broken);
+		rc = SS_ERR_INTERNAL;
+	}
+	if (rc == 0 && memcmp(ss_key_public(d.key), ss_key_public(next), SS_SIG_PUBLIC_KEY_LEN) == 0) {
+		ss_error("rotate-key: the new key is the current key");
+		rc = SS_ERR_BAD_REQUEST;
+	}
+	if (rc != 0)
+		goto out;
+	memset(&rec, 0, sizeof(rec));
+	rec.type = SS_REC_KEY_ROTATION;
+	rec.timestamp = (int64_t)time(NULL);
+	memcpy(rec.old_key, ss_key_public(d.key), SS_SIG_PUBLIC_KEY_LEN);
+	memcpy(rec.new_key, ss_key_public(next), SS_SIG_PUBLIC_KEY_LEN);
+	rc = ss_record_encode(&rec, &bytes, &len);
+	if (rc == 0)
+		rc = ss_record_sign_rotation(d.key, next, bytes, len, sig);
+	if (rc != 0)
+		goto out;
+	ss_record_leaf_hash(bytes, len, leaf);
+	tmp = malloc((d.n + 1) * sizeof(*tmp));
+	if (tmp == NULL) {
+		rc = SS_ERR_NOMEM;
+		goto out;
+	}
+	if (d.n)
+		memcpy(tmp, d.leaves, d.n * sizeof(*tmp));
+	memcpy(tmp[d.n], leaf, 32);
+	ss_merkle_root((const uint8_t(*)[32])tmp, d.n + 1, root);
+	/* From this leaf on, checkpoints are signed by the new key. */
+	rc = ss_checkpoint_format(d.origin, d.n + 1, root, &body, &body_len);
+	if (rc == 0)
+		rc = ss_note_sign(body, body_len, d.origin, next, &note, &note_len);
+	if (rc != 0)
+		goto out;
+	p_rec = ss_bytea_param(bytes, len);
+	p_sig = ss_bytea_param(sig, sizeof(sig));
+	p_leaf = ss_bytea_param(leaf, 32);
+	p_root = ss_bytea_param(root, 32);
+	snprintf(idx, sizeof(idx), "%zu", d.n);
+	pg = PQconnectdb(cfg->db_conninfo);
+	if (p_rec == NULL || p_sig == NULL || p_leaf == NULL || p_root == NULL ||
+	    PQstatus(pg) != CONNECTION_OK) {
+		ss_error("rotate-key: %s", pg ? PQerrorMessage(pg) : "out of memory");
+		rc = SS_ERR_DATABASE_UNAVAILABLE;
+		goto out;
+	}
+	{
+		const char *params[8] = {"shuangsuid rotate-key", reason, p_rec, p_sig, p_leaf, idx,
+					 p_root, note};
+
+		res = PQexecParams(pg,
+				   "SELECT draw_key_rotation_commit($1, $2, $3, $4, $5, $6::bigint, $7, $8)",
+				   8, NULL, params, NULL, NULL, 0);
+	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		ss_error("rotate-key: %s (a server still running? stop it first)", PQerrorMessage(pg));
+		rc = SS_ERR_INTERNAL;
+		goto out;
+	}
+	{
+		char pub[SS_SIG_PUBLIC_KEY_STR_LEN + 1];
+
+		ss_key_public_string(next, pub);
+		printf("key rotation logged at leaf %zu, signed by the old and the new key.\n"
+		       "New public key: %s\n"
+		       "Now set [draw] key_file = %s and start the server.  Clients that hold the old\n"
+		       "key follow the rotation record; give auditors the new public key too.\n",
+		       d.n, pub, new_key_file);
+	}
+out:
+	PQclear(res);
+	PQfinish(pg);
+	free(p_rec);
+	free(p_sig);
+	free(p_leaf);
+	free(p_root);
+	free(body);
+	free(note);
+	free(tmp);
+	free(bytes);
+	free(d.leaves);
+	free(d.note);
+	free(d.broken);
+	ss_key_free(d.key);
+	ss_key_free(next);
+	return rc;
 }

@@ -35,6 +35,9 @@ static void ss_usage(FILE *f)
 		"  migrate        apply pending SQL migrations and exit\n"
 		"  principal-add  register a client certificate as a principal (--help)\n"
 		"  check-config   load and check the configuration, then exit\n"
+		"  rotate-key NEW_KEY_FILE REASON\n"
+		"                 with the server stopped: log a key rotation signed by the\n"
+		"                 current draw key and the new one (then set draw.key_file)\n"
 		"  keygen FILE    create the draw-signing key (Ed25519) in FILE, exclusively,\n"
 		"                 mode 0600, and print its public key and key id\n"
 		"\n"
@@ -336,6 +339,13 @@ int main(int argc, char **argv)
 		rc = srv.cfg->db_conninfo == NULL
 			     ? (ss_error("database.conninfo is required"), 2)
 			     : ss_admin_principal_add(srv.cfg, argc - optind, argv + optind);
+	} else if (strcmp(cmd, "rotate-key") == 0) {
+		if (argc - optind != 3) {
+			ss_error("usage: shuangsuid --config FILE rotate-key NEW_KEY_FILE REASON");
+			rc = 2;
+		} else {
+			rc = ss_draws_rotate(srv.cfg, argv[optind + 1], argv[optind + 2]) == 0 ? 0 : 1;
+		}
 	} else if (strcmp(cmd, "keygen") == 0) {
 		rc = ss_keygen(argc - optind, argv + optind);
 	} else if (strcmp(cmd, "check-config") == 0) {

@@ -199,6 +199,11 @@ uint64_t ss_stratum_k(struct json_object *stratum, uint64_t eligible, uint64_t *
 struct ss_drawsvc;
 int ss_draws_start(struct ss_server *srv);
 void ss_draws_free(struct ss_server *srv);
+/* shuangsuid rotate-key NEW_KEY_FILE REASON: appends the key-rotation record
+ * (signed by the current and the new key) and a checkpoint signed by the new
+ * key.  Blocking; run with the server stopped.  0 or an ss_err. */
+struct ss_config;
+int ss_draws_rotate(const struct ss_config *cfg, const char *new_key_file, const char *reason);
 void ss_handle_draw_open(struct ss_request *req);
 void ss_handle_draw_witness(struct ss_request *req);
 void ss_handle_draw_waive(struct ss_request *req);

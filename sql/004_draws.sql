@@ -384,6 +384,18 @@ BEGIN
     RETURN p_idx;
 END $$;
 
+-- A key rotation: the record signed by the old and the new key, appended
+-- by "shuangsuid rotate-key" while the server is stopped.
+CREATE FUNCTION draw_key_rotation_commit(p_actor text, p_reason text, p_record bytea, p_sig bytea,
+                                         p_leaf bytea, p_idx bigint, p_root bytea, p_note text)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+BEGIN
+    PERFORM log_append('key-rotation', NULL, p_record, p_sig, p_leaf, p_idx, p_root, p_note);
+    PERFORM audit_append(p_actor, 'draw.key_rotation', 'ok', p_reason, '',
+        jsonb_build_object('leaf', p_idx));
+    RETURN p_idx;
+END $$;
+
 GRANT SELECT ON log_leaves, log_checkpoints, draw_opens, draw_snapshots, draw_witnesses,
     draw_waivers, draws, draw_recusals TO shuangsui_app;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC;
@@ -412,5 +424,6 @@ GRANT EXECUTE ON FUNCTION audit_append(text, text, text, text, text, jsonb),
                     bytea, text),
     draw_void_commit(text, text, text, text, text, bytea, bytea, bytea, bigint, bytea, text),
     draw_recusal_commit(text, text, text, text, text, text, text, text, text, bytea, bytea, bytea,
-                        bigint, bytea, text)
+                        bigint, bytea, text),
+    draw_key_rotation_commit(text, text, bytea, bytea, bytea, bigint, bytea, text)
     TO shuangsui_app;

@@ -507,6 +507,88 @@ static void tampering_is_reported(void **state)
 	assert_false(th_server_log_contains(&srv, "DRAW LOG INTEGRITY FAILURE"));
 }
 
+/* Rotates the draw key (server stopped) with the given extra settings. */
+static void rotate(const char *current_key, const char *new_key, const char *reason)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd),
+		 "%s --config %s/shuangsuid.ini --set draw.key_file=%s rotate-key %s '%s' > %s 2>&1",
+		 SS_TEST_SHUANGSUID_PATH, srv.dir, current_key, new_key, reason,
+		 srv_path("rotate.out"));
+	assert_int_equal(th_run(cmd), 0);
+}
+
+/* A key rotation is a record signed by the old and the new key: the server
+ * then signs with the new one, clients holding the old key follow it, and
+ * the log replays across it.  Rotated back at the end for the other tests. */
+static void key_rotation_is_followed(void **state)
+{
+	char newkey[512], newpub[600], cmd[2048], setting[700];
+	const char *extra[2] = {setting, NULL};
+
+	(void)state;
+	fixture();
+	snprintf(newkey, sizeof(newkey), "%s", srv_path("rotated.key"));
+	snprintf(newpub, sizeof(newpub), "%s.pub", newkey);
+	snprintf(cmd, sizeof(cmd), "%s keygen %s > /dev/null", SS_TEST_SHUANGSUID_PATH, newkey);
+	assert_int_equal(th_run(cmd), 0);
+	cli_ok("city-auditor", "log checkpoint"); /* holds the checkpoint before */
+	th_server_stop(&srv, SIGTERM);
+	rotate(th_pki("draw.key"), newkey, "演练：密钥到期轮换");
+	snprintf(setting, sizeof(setting), "draw.key_file=%s", newkey);
+	assert_int_equal(th_server_start(&srv, extra), 0);
+	/* The auditor's client holds the old key: it follows the rotation and
+	 * keeps the new key beside its checkpoint. */
+	cli_ok("city-auditor", "log checkpoint");
+	assert_false(th_server_log_contains(&srv, "INTEGRITY FAILURE"));
+	{
+		char kp[600];
+		FILE *k;
+		char line[128] = "", want[128] = "";
+
+		snprintf(kp, sizeof(kp), "%s/checkpoint-city-auditor.key", getenv("SS_TEST_TMP"));
+		k = fopen(kp, "r");
+		assert_non_null(k);
+		assert_non_null(fgets(line, sizeof(line), k));
+		fclose(k);
+		k = fopen(newpub, "r");
+		assert_non_null(k);
+		assert_non_null(fgets(want, sizeof(want), k));
+		fclose(k);
+		assert_string_equal(line, want);
+	}
+	make_task("T-CY-6", two_strata);
+	cli_ok("city-legal", "draw open T-CY-6");
+	cli_ok("city-legal", "draw waive T-CY-6 --reason '轮换后首次抽取，纪检人员请假'");
+	cli_ok("city-legal", "draw run T-CY-6");
+	cli_ok("city-auditor", "draw receipt T-CY-6 -o %s", srv_path("t6.receipt"));
+	/* The receipt is signed by the new key, not by the old one. */
+	snprintf(cmd, sizeof(cmd), "%s/shuangsui-verify receipt %s --key %s > /dev/null 2>&1",
+		 SS_TEST_BIN_DIR, srv_path("t6.receipt"), newpub);
+	assert_int_equal(th_run(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/shuangsui-verify receipt %s --key %s > /dev/null 2>&1",
+		 SS_TEST_BIN_DIR, srv_path("t6.receipt"), th_pki("draw.key.pub"));
+	assert_int_not_equal(th_run(cmd), 0);
+	/* The whole log replays from the first key, across the rotation. */
+	cli_ok("city-auditor", "log export %s", srv_path("export-rotated"));
+	snprintf(cmd, sizeof(cmd), "%s/shuangsui-verify log %s --key %s > %s 2>&1", SS_TEST_BIN_DIR,
+		 srv_path("export-rotated"), th_pki("draw.key.pub"), srv_path("vlog-rot.out"));
+	assert_int_equal(th_run(cmd), 0);
+	/* A rotation not signed by the current key is refused. */
+	th_server_stop(&srv, SIGTERM);
+	snprintf(cmd, sizeof(cmd),
+		 "%s --config %s/shuangsuid.ini --set draw.key_file=%s rotate-key %s 'wrong' > /dev/null "
+		 "2>&1",
+		 SS_TEST_SHUANGSUID_PATH, srv.dir, th_pki("draw.key"), newkey);
+	assert_int_not_equal(th_run(cmd), 0);
+	/* Back to the test key, for the tests that follow. */
+	rotate(newkey, th_pki("draw.key"), "演练结束：恢复原密钥");
+	assert_int_equal(th_server_start(&srv, NULL), 0);
+	cli_ok("city-auditor", "log checkpoint");
+	assert_false(th_server_log_contains(&srv, "INTEGRITY FAILURE"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +597,7 @@ int main(void)
 		cmocka_unit_test(fifty_concurrent),
 		cmocka_unit_test(cap_and_figures),
 		cmocka_unit_test(tampering_is_reported),
+		cmocka_unit_test(key_rotation_is_followed),
 	};
 
 	return cmocka_run_group_tests(tests, server_up, server_down);

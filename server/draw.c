@@ -652,13 +652,14 @@ static void ss_committed(void *arg, int err, PGresult *res)
 		ss_committed_state(j, SS_ERR_DATABASE_UNAVAILABLE, NULL);
 }
 
-/* Runs the act's commit function with the common tail of parameters. */
+/* Runs the act's commit function with the common tail of parameters; the
+ * record, signature, leaf hash and root travel as binary bytea parameters
+ * (a draw record is tens of megabytes: hex would double it). */
 static void ss_commit(struct ss_drawsvc *d, struct ss_job *j, const char *fn, const char **head,
 		      int nhead)
 {
 	const char *params[24];
-	char *rec = ss_bytea_param(j->rec, j->rec_len), *sig = ss_bytea_param(j->sig, SS_SIG_LEN);
-	char *leaf = ss_bytea_param(j->leaf, 32), *root = ss_bytea_param(j->root, 32);
+	int lengths[24];
 	char idx[24], sql[512];
 	struct ss_request *req = j->req;
 	int i, n = 0, rc;
@@ -669,23 +670,27 @@ static void ss_commit(struct ss_drawsvc *d, struct ss_job *j, const char *fn, co
 	params[n++] = req->sha256;
 	for (i = 0; i < nhead; i++)
 		params[n++] = head[i];
-	params[n++] = rec;
-	params[n++] = sig;
-	params[n++] = leaf;
+	for (i = 0; i < n; i++)
+		lengths[i] = -1;
+	lengths[n] = (int)j->rec_len;
+	params[n++] = (const char *)j->rec;
+	lengths[n] = SS_SIG_LEN;
+	params[n++] = (const char *)j->sig;
+	lengths[n] = 32;
+	params[n++] = (const char *)j->leaf;
+	lengths[n] = -1;
 	params[n++] = idx;
-	params[n++] = root;
+	lengths[n] = 32;
+	params[n++] = (const char *)j->root;
+	lengths[n] = -1;
 	params[n++] = j->note;
 	snprintf(sql, sizeof(sql), "SELECT %s(", fn);
 	for (i = 1; i <= n; i++)
 		snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "%s$%d", i > 1 ? ", " : "", i);
 	strcat(sql, ")");
-	rc = (rec && sig && leaf && root)
-		     ? ss_pgpool_query(d->srv->pool, sql, n, params, ss_committed, j)
-		     : SS_ERR_NOMEM;
-	free(rec);
-	free(sig);
-	free(leaf);
-	free(root);
+	rc = j->rec_len > INT32_MAX
+		     ? SS_ERR_BAD_REQUEST
+		     : ss_pgpool_query_lengths(d->srv->pool, sql, n, params, lengths, ss_committed, j);
 	if (rc != 0)
 		ss_act_fail(d, j, rc, NULL, NULL, NULL);
 }
@@ -889,7 +894,7 @@ static void ss_read_next(void *arg, int err, PGresult *res)
 			if (pop == NULL ||
 			    ss_sql_cat(&sql,
 				       "SELECT stratum, record_id FROM (%s) x WHERE excluded IS NULL "
-				       "AND stratum IS NOT NULL ORDER BY stratum, record_id COLLATE \"C\"",
+				       "AND stratum IS NOT NULL ORDER BY record_id COLLATE \"C\"",
 				       pop->sql) != 0) {
 				ss_population_free(pop);
 				free(sql);
@@ -1066,7 +1071,7 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 	json_object *strata = json_tokener_parse(PQgetvalue(t, 0, 6));
 	json_object *ins = json_tokener_parse(PQgetvalue(t, 0, 10));
 	json_object *wit = json_tokener_parse(PQgetvalue(t, 0, 11)), *v;
-	size_t ns = strata ? json_object_array_length(strata) : 0, i, row = 0;
+	size_t ns = strata ? json_object_array_length(strata) : 0, i;
 	size_t npop = (size_t)PQntuples(pop), npool = (size_t)PQntuples(pool);
 	size_t nconf = (size_t)PQntuples(conf), nw = wit ? json_object_array_length(wit) : 0;
 	const char **ids = malloc((npop + 1) * sizeof(*ids));
@@ -1076,6 +1081,7 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 	struct ss_rec_witness *rw = calloc(nw + 1, sizeof(*rw));
 	struct ss_record rec;
 	struct ss_buf wl = {0};
+	size_t *first = NULL, *fill = NULL;
 	int rc = SS_ERR_NOMEM;
 
 	memset(&rec, 0, sizeof(rec));
@@ -1087,8 +1093,28 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 	    rs == NULL || rw == NULL || j->snap_names == NULL || j->snap_data == NULL ||
 	    j->snap_digests == NULL)
 		goto out;
-	for (i = 0; i < npop; i++)
-		ids[i] = PQgetvalue(pop, (int)i, 1);
+	/* The rows come in id order (byte order: COLLATE "C"), each with its
+	 * stratum: bucket them, keeping that order within each stratum. */
+	first = calloc(ns + 1, sizeof(*first));
+	fill = calloc(ns + 1, sizeof(*fill));
+	if (first == NULL || fill == NULL)
+		goto out;
+	for (i = 0; i < npop; i++) {
+		size_t st = strtoul(PQgetvalue(pop, (int)i, 0), NULL, 10);
+
+		if (st >= ns) {
+			rc = SS_ERR_INTERNAL;
+			goto out;
+		}
+		first[st + 1]++;
+	}
+	for (i = 0; i < ns; i++)
+		first[i + 1] += first[i];
+	for (i = 0; i < npop; i++) {
+		size_t st = strtoul(PQgetvalue(pop, (int)i, 0), NULL, 10);
+
+		ids[first[st] + fill[st]++] = PQgetvalue(pop, (int)i, 1);
+	}
 	for (i = 0; i < npool; i++) {
 		pl[i].id = PQgetvalue(pool, (int)i, 0);
 		pl[i].expert = PQgetvalue(pool, (int)i, 1)[0] == 't';
@@ -1097,21 +1123,17 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 		cf[i].inspector = PQgetvalue(conf, (int)i, 0);
 		cf[i].object = PQgetvalue(conf, (int)i, 1);
 	}
-	/* Strata: the population rows come ordered by stratum, then id. */
 	for (i = 0; i < ns; i++) {
 		json_object *st = json_object_array_get_idx(strata, i), *name;
-		size_t first = row;
 		uint64_t shortfall;
 		uint8_t *enc = NULL;
 		size_t enc_len = 0;
 
-		while (row < npop && strtoul(PQgetvalue(pop, (int)row, 0), NULL, 10) == i)
-			row++;
 		json_object_object_get_ex(st, "name", &name);
 		rs[i].name = json_object_get_string(name);
-		rs[i].size = row - first;
+		rs[i].size = first[i + 1] - first[i];
 		rs[i].k = ss_stratum_k(st, rs[i].size, &shortfall);
-		rc = ss_snapshot_population_encode(ids + first, row - first, &enc, &enc_len);
+		rc = ss_snapshot_population_encode(ids + first[i], rs[i].size, &enc, &enc_len);
 		if (rc != 0)
 			goto out;
 		crypto_hash_sha256(rs[i].digest, enc, enc_len);
@@ -1182,6 +1204,8 @@ out:
 	json_object_put(strata);
 	json_object_put(ins);
 	json_object_put(wit);
+	free(first);
+	free(fill);
 	free(ids);
 	free(pl);
 	free(cf);

@@ -25,7 +25,9 @@ struct ss_pgjob {
 	size_t copy_sent;
 	int copy_started; /* the server answered COPY_IN: data may flow */
 	int copy_ended;
-	int binary; /* results in binary format */
+	int binary;   /* results in binary format */
+	int *lengths; /* binary parameters: their lengths, or NULL (all text) */
+	int *formats;
 };
 
 enum ss_pgconn_state { SS_PG_DOWN, SS_PG_CONNECTING, SS_PG_READY, SS_PG_BUSY, SS_PG_CLOSED };
@@ -75,6 +77,8 @@ static void ss_pgjob_free(struct ss_pgjob *j)
 	for (i = 0; i < j->nparams; i++)
 		free(j->params[i]);
 	free(j->params);
+	free(j->lengths);
+	free(j->formats);
 	free(j->sql);
 	free(j->copy_data);
 	free(j);
@@ -485,7 +489,8 @@ static void ss_pgconn_send(struct ss_pgconn *c, struct ss_pgjob *job)
 	c->job = job;
 	c->state = SS_PG_BUSY;
 	if (PQsendQueryParams(c->pg, job->sql, job->nparams, NULL,
-			      (const char *const *)job->params, NULL, NULL, job->binary) != 1) {
+			      (const char *const *)job->params, job->lengths, job->formats,
+			      job->binary) != 1) {
 		ss_pgconn_fail(c, "send");
 		return;
 	}
@@ -577,7 +582,8 @@ struct ss_pgpool *ss_pgpool_new_session(uv_loop_t *loop, const char *conninfo,
 }
 
 static int ss_pgpool_enqueue(struct ss_pgpool *pool, const char *sql, int nparams,
-			     const char *const *params, ss_pg_cb cb, void *arg, int binary)
+			     const char *const *params, const int *lengths, ss_pg_cb cb, void *arg,
+			     int binary)
 {
 	struct ss_pgjob *j;
 	int i;
@@ -593,10 +599,27 @@ static int ss_pgpool_enqueue(struct ss_pgpool *pool, const char *sql, int nparam
 	j->params = calloc((size_t)(nparams > 0 ? nparams : 1), sizeof(char *));
 	if (j->sql == NULL || j->params == NULL)
 		goto nomem;
+	if (lengths != NULL) {
+		j->lengths = calloc((size_t)(nparams > 0 ? nparams : 1), sizeof(int));
+		j->formats = calloc((size_t)(nparams > 0 ? nparams : 1), sizeof(int));
+		if (j->lengths == NULL || j->formats == NULL)
+			goto nomem;
+	}
 	for (i = 0; i < nparams; i++) {
 		j->nparams = i + 1;
-		if (params[i] != NULL && (j->params[i] = strdup(params[i])) == NULL)
+		if (params[i] == NULL)
+			continue;
+		if (lengths != NULL && lengths[i] >= 0) {
+			/* A binary parameter: lengths[i] bytes (bytea). */
+			j->params[i] = malloc((size_t)lengths[i] + 1);
+			if (j->params[i] == NULL)
+				goto nomem;
+			memcpy(j->params[i], params[i], (size_t)lengths[i]);
+			j->lengths[i] = lengths[i];
+			j->formats[i] = 1;
+		} else if ((j->params[i] = strdup(params[i])) == NULL) {
 			goto nomem;
+		}
 	}
 	j->nparams = nparams;
 	j->cb = cb;
@@ -617,13 +640,19 @@ nomem:
 int ss_pgpool_query(struct ss_pgpool *pool, const char *sql, int nparams,
 		    const char *const *params, ss_pg_cb cb, void *arg)
 {
-	return ss_pgpool_enqueue(pool, sql, nparams, params, cb, arg, 0);
+	return ss_pgpool_enqueue(pool, sql, nparams, params, NULL, cb, arg, 0);
+}
+
+int ss_pgpool_query_lengths(struct ss_pgpool *pool, const char *sql, int nparams,
+			    const char *const *params, const int *lengths, ss_pg_cb cb, void *arg)
+{
+	return ss_pgpool_enqueue(pool, sql, nparams, params, lengths, cb, arg, 0);
 }
 
 int ss_pgpool_query_binary(struct ss_pgpool *pool, const char *sql, int nparams,
 			   const char *const *params, ss_pg_cb cb, void *arg)
 {
-	return ss_pgpool_enqueue(pool, sql, nparams, params, cb, arg, 1);
+	return ss_pgpool_enqueue(pool, sql, nparams, params, NULL, cb, arg, 1);
 }
 
 int ss_pgpool_copy(struct ss_pgpool *pool, const char *sql, char *data, size_t len, ss_pg_cb cb,

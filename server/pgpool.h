@@ -58,6 +58,10 @@ struct ss_pgpool *ss_pgpool_new_session(uv_loop_t *loop, const char *conninfo,
  */
 int ss_pgpool_query(struct ss_pgpool *pool, const char *sql, int nparams,
 		    const char *const *params, ss_pg_cb cb, void *arg);
+/* The same where lengths[i] >= 0 marks params[i] as a binary parameter of
+ * that many bytes (a bytea sent as is, not as hex text); -1: text. */
+int ss_pgpool_query_lengths(struct ss_pgpool *pool, const char *sql, int nparams,
+			    const char *const *params, const int *lengths, ss_pg_cb cb, void *arg);
 /* The same with results in binary format (bytea as raw bytes, bigint as 8 bytes big-endian). */
 int ss_pgpool_query_binary(struct ss_pgpool *pool, const char *sql, int nparams,
 			   const char *const *params, ss_pg_cb cb, void *arg);

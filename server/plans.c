@@ -633,9 +633,9 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 				"FROM task_list l WHERE l.directory = '%s' AND l.draw_year = $3::integer "
 				"AND NOT EXISTS (SELECT 1 FROM task_voids v WHERE v.task_id = l.task_id) "
 				"GROUP BY l.object_id) x), "
-				"base AS (SELECT DISTINCT ON (record_id) record_id, status, division_code%s "
-				"FROM %s_versions "
-				"WHERE changed_at < $1::timestamptz ORDER BY record_id, version DESC), "
+				"base AS (SELECT DISTINCT ON (record_id COLLATE \"C\") record_id, status, "
+				"division_code%s FROM %s_versions WHERE changed_at < $1::timestamptz "
+				"ORDER BY record_id COLLATE \"C\", version DESC), "
 				"scoped AS (SELECT b.*, CASE",
 				s->name, cols ? cols : "", s->table);
 	for (i = 0; rc == 0 && i < json_object_array_length(strata); i++) {

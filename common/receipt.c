@@ -229,7 +229,11 @@ static uint8_t *cont_open(struct cont *c, const uint8_t *data, size_t len, const
 }
 
 /* Counts the upcoming consecutive sections called name, without consuming them. */
-static size_t cont_count(const struct cont *c, const char *name)
+/*
+ * How many sections named name follow, each optionally followed by one
+ * section named pair (a record's signature), without consuming them.
+ */
+static size_t cont_count(const struct cont *c, const char *name, const char *pair)
 {
 	struct cont peek = *c;
 	const uint8_t *before;
@@ -242,6 +246,14 @@ static size_t cont_count(const struct cont *c, const char *name)
 		n++;
 		if (before == peek.p)
 			break;
+		if (pair != NULL) {
+			struct cont sig = peek;
+
+			before = sig.p;
+			if (cont_next(&sig) != 0 || strcmp(sig.name, pair) != 0 || before == sig.p)
+				break;
+			peek = sig;
+		}
 	}
 	return n;
 }
@@ -312,7 +324,7 @@ static int cont_snapshots(struct cont *c, size_t *n, struct ss_blob **pops, stru
 {
 	size_t i;
 
-	*n = cont_count(c, "population");
+	*n = cont_count(c, "population", NULL);
 	if (*n == 0)
 		return -1;
 	*pops = calloc(*n, sizeof(**pops));
@@ -349,7 +361,7 @@ int ss_receipt_parse(const uint8_t *data, size_t len, struct ss_receipt **out)
 		return c.bad ? SS_ERR_MALFORMED_MESSAGE : SS_ERR_NOMEM;
 	}
 	cont_signed(&c, "draw-open", "draw-open-signature", &r->open);
-	r->n_witnesses = c.bad ? 0 : cont_count(&c, "witness");
+	r->n_witnesses = c.bad ? 0 : cont_count(&c, "witness", "witness-signature");
 	if (r->n_witnesses > 0) {
 		s->witnesses = calloc(r->n_witnesses, sizeof(*s->witnesses));
 		if (s->witnesses == NULL) {
@@ -360,7 +372,7 @@ int ss_receipt_parse(const uint8_t *data, size_t len, struct ss_receipt **out)
 	}
 	for (i = 0; i < r->n_witnesses; i++)
 		cont_signed(&c, "witness", "witness-signature", &r->witnesses[i]);
-	if (!c.bad && cont_count(&c, "witness-waiver") == 1) {
+	if (!c.bad && cont_count(&c, "witness-waiver", "witness-waiver-signature") == 1) {
 		r->has_waiver = 1;
 		cont_signed(&c, "witness-waiver", "witness-waiver-signature", &r->waiver);
 	}
@@ -430,7 +442,7 @@ int ss_log_parse(const uint8_t *data, size_t len, struct ss_log_export **out)
 		ss_log_export_free(log);
 		return c.bad ? SS_ERR_MALFORMED_MESSAGE : SS_ERR_NOMEM;
 	}
-	while (rc == 0 && !c.bad && cont_count(&c, "record") > 0) {
+	while (rc == 0 && !c.bad && cont_count(&c, "record", NULL) > 0) {
 		struct ss_log_entry *e;
 
 		if (log->n_entries == cap) {
@@ -445,7 +457,7 @@ int ss_log_parse(const uint8_t *data, size_t len, struct ss_log_export **out)
 		e = &log->entries[log->n_entries++];
 		memset(e, 0, sizeof(*e));
 		cont_signed(&c, "record", "signature", &e->rec);
-		n = c.bad ? 0 : cont_count(&c, "population");
+		n = c.bad ? 0 : cont_count(&c, "population", NULL);
 		if (n > 0)
 			rc = cont_snapshots(&c, &e->n_populations, &e->populations, &e->inspectors,
 					    &e->conflicts);

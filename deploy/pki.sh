@@ -489,6 +489,8 @@ cmd_demo() {
 
 cmd_test_extras() {
     cmd_demo
+    # A second witness for draws that name two (a district's discipline group).
+    issue_client district-supervisor "东城区纪委监委派驻纪检监察组" supervisor 110101 "$CLIENT_DAYS" 0 1
     issue_client expired-operator "东城区住房和城乡建设局" operator 110101 "$CLIENT_DAYS" 1 1
     issue_client revoked-operator "东城区住房和城乡建设局" operator 110101 "$CLIENT_DAYS" 0 1
     revoke_client revoked-operator

@@ -1368,6 +1368,20 @@ static int ss_work_run_draw(struct ss_drawsvc *d, struct ss_job *j)
 		rc = ss_job_fail(j, SS_ERR_BAD_REQUEST, "draw.task_id", en, zh);
 		goto out;
 	}
+	/* Contributions enter the seed in the order the draw-open record lists
+	 * the witnesses (docs/draw-spec.md §3), whatever order they came in. */
+	for (i = 0, k = 0; i < open->n_witnesses; i++) {
+		size_t m;
+
+		for (m = k; m < nws; m++)
+			if (strcmp(ws[m].principal, open->witnesses[i].principal) == 0) {
+				struct ss_witness t = ws[k];
+
+				ws[k++] = ws[m];
+				ws[m] = t;
+				break;
+			}
+	}
 	rc = j->res[2] != NULL ? ss_snaps_parse(j->res[2], &sn) : ss_snaps_parse_kept(j, &sn);
 	if (rc == 0 && sn.nstrata != open->n_strata)
 		rc = SS_ERR_INTERNAL;
@@ -1777,6 +1791,31 @@ static void ss_receipt_snaps(void *arg, int err, PGresult *res)
 			r.inspectors = b;
 		else
 			r.conflicts = b;
+	}
+	/* Witness records in the order of the draw-open record, as in the draw. */
+	if (rc == 0 && r.open.record.data != NULL && r.n_witnesses > 1) {
+		struct ss_record *o = NULL;
+		size_t a, b, k = 0;
+
+		if (ss_record_parse(r.open.record.data, r.open.record.len, &o) == 0) {
+			for (a = 0; a < o->n_witnesses; a++)
+				for (b = k; b < r.n_witnesses; b++) {
+					struct ss_record *w = NULL;
+					int match = ss_record_parse(wit[b].record.data, wit[b].record.len,
+								    &w) == 0 &&
+						    strcmp(w->principal, o->witnesses[a].principal) == 0;
+
+					ss_record_free(w);
+					if (match) {
+						struct ss_signed t = wit[k];
+
+						wit[k++] = wit[b];
+						wit[b] = t;
+						break;
+					}
+				}
+		}
+		ss_record_free(o);
 	}
 	r.witnesses = wit;
 	r.populations = pops;

@@ -295,6 +295,34 @@ static void witnessed_draw(void **state)
 	assert_null(strstr(out, "CY-INS-11"));
 }
 
+/* Two witnesses who contribute in the other order than the task lists them:
+ * the seed takes them in the listed order, and the receipt verifies. */
+static void witnesses_in_any_order(void **state)
+{
+	char cmd[1024];
+
+	(void)state;
+	fixture();
+	write_file("T-CY-7.json",
+		   "{\"plan_id\":\"AP-CY-2026\",\"name\":\"两名见证人\",\"directory\":\"entity\","
+		   "\"executing_unit\":\"cy-zjj\",\"draw_date\":\"2026-11-22\","
+		   "\"window\":{\"start\":\"2026-12-01\",\"end\":\"2026-12-31\"},"
+		   "\"items\":[\"IT-D1\"],\"strata\":[{\"name\":\"低风险\",\"filter\":{\"risk_level\":[\"low\"]},\"count\":2}],"
+		   "\"inspectors\":{\"categories\":[\"建筑市场\"]},"
+		   "\"witnesses\":[\"discipline-supervisor\",\"district-supervisor\"]}");
+	cli_ok("city-legal", "task put T-CY-7 %s --reason two", srv_path("T-CY-7.json"));
+	cli_ok("city-legal", "draw open T-CY-7");
+	cli_ok("district-supervisor", "draw witness T-CY-7 --entropy 66666666666666666666");
+	assert_int_equal(cli("city-legal", "draw run T-CY-7"), 4);
+	assert_out("waits for its witnesses (discipline-supervisor)");
+	cli_ok("discipline-supervisor", "draw witness T-CY-7 --entropy %s", dice);
+	cli_ok("city-legal", "draw run T-CY-7");
+	cli_ok("city-auditor", "draw receipt T-CY-7 -o %s", srv_path("t7.receipt"));
+	snprintf(cmd, sizeof(cmd), "%s/shuangsui-verify receipt %s --key %s > %s 2>&1",
+		 SS_TEST_BIN_DIR, srv_path("t7.receipt"), th_pki("draw.key.pub"), srv_path("v7.out"));
+	assert_int_equal(th_run(cmd), 0);
+}
+
 static void recusal_and_void(void **state)
 {
 	char obj[64], ins[64], *p;
@@ -596,6 +624,7 @@ int main(void)
 		cmocka_unit_test(recusal_and_void),
 		cmocka_unit_test(fifty_concurrent),
 		cmocka_unit_test(cap_and_figures),
+		cmocka_unit_test(witnesses_in_any_order),
 		cmocka_unit_test(tampering_is_reported),
 		cmocka_unit_test(key_rotation_is_followed),
 	};

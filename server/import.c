@@ -22,6 +22,8 @@
 #include <string.h>
 
 #include "dirschema.h"
+#include "import_idset.h"
+#include "import_packed.h"
 #include "rowcheck.h"
 #include "server.h"
 #include "ss_error.h"
@@ -35,20 +37,6 @@
 #define SS_IMPORT_REPLY_BUDGET (768u * 1024) /* bytes of errors in one reply (frames are 1 MiB) */
 #define SS_IMPORT_MAX_ROWS (8u << 20) /* rows per import: bounds the id set (~180 MB) */
 
-/*
- * The record ids seen so far in an import, to find repeated ones as rows
- * arrive: keyed 64-bit SipHash (crypto_shorthash) of the id -> first line.
- * 16 bytes an entry at most 70 % full.  Two different ids colliding in 64
- * bits (about 1 in 10^6 for ten million rows) would be reported as a repeat
- * naming both lines, never silently accepted.
- */
-struct ss_idset {
-	uint64_t *hash; /* 0 = empty */
-	uint64_t *line;
-	size_t cap, n;
-	unsigned char key[crypto_shorthash_KEYBYTES];
-};
-
 struct ss_import {
 	uint64_t id;
 	char id_text[24]; /* id in decimal, for each COPY row */
@@ -56,6 +44,7 @@ struct ss_import {
 	struct ss_server *srv;
 	struct ss_pgpool *session; /* the import's own transaction */
 	char *actor;               /* principal id, to record an abandoned import */
+	size_t actor_len, reason_len, id_text_len; /* for each COPY row */
 	int counted;               /* counted in srv->imports (database.max_imports) */
 	int src[64];               /* src[column] = index of the header cell, or -1 */
 	size_t nheader;
@@ -64,7 +53,7 @@ struct ss_import {
 	char *reason;
 	char *lookup_sql;
 	char *copy_sql;
-	struct ss_idset seen;
+	struct ss_idset seen; /* record ids of the rows accepted so far */
 	uint64_t rows;      /* data rows received */
 	uint64_t errors;    /* bad cells and rows found so far */
 	uint64_t new_records, changed, unchanged;
@@ -121,8 +110,7 @@ void ss_import_free(struct ss_import *imp)
 		ss_pgpool_close(imp->session, ss_import_session_closed, imp->session);
 		ss_pgpool_close(imp->session, NULL, NULL);
 	}
-	free(imp->seen.hash);
-	free(imp->seen.line);
+	ss_idset_clear(&imp->seen);
 	free(imp->reason);
 	free(imp->lookup_sql);
 	free(imp->copy_sql);
@@ -134,61 +122,6 @@ static void ss_import_refuse_no_import(struct ss_request *req, const char *field
 	ss_request_fail(req, SS_ERR_BAD_REQUEST, field,
 			"no such import is open on this connection (begin one first)",
 			"本连接上没有这个进行中的导入（请先开始导入）");
-}
-
-static int ss_idset_grow(struct ss_idset *s)
-{
-	size_t ncap = s->cap ? s->cap * 2 : 65536, i;
-	uint64_t *h = calloc(ncap, sizeof(*h)), *l = calloc(ncap, sizeof(*l));
-
-	if (h == NULL || l == NULL) {
-		free(h);
-		free(l);
-		return SS_ERR_NOMEM;
-	}
-	for (i = 0; i < s->cap; i++) {
-		size_t j;
-
-		if (s->hash[i] == 0)
-			continue;
-		for (j = s->hash[i] & (ncap - 1); h[j] != 0; j = (j + 1) & (ncap - 1))
-			;
-		h[j] = s->hash[i];
-		l[j] = s->line[i];
-	}
-	free(s->hash);
-	free(s->line);
-	s->hash = h;
-	s->line = l;
-	s->cap = ncap;
-	return 0;
-}
-
-/*
- * Adds id, seen on line.  Returns 0 if it is new, 1 if it was seen before
- * (*first_line: where), or SS_ERR_NOMEM.
- */
-static int ss_idset_add(struct ss_idset *s, const char *id, uint64_t line, uint64_t *first_line)
-{
-	unsigned char out[crypto_shorthash_BYTES];
-	uint64_t h;
-	size_t j;
-
-	if ((s->n + 1) * 10 > s->cap * 7 && ss_idset_grow(s) != 0)
-		return SS_ERR_NOMEM;
-	crypto_shorthash(out, (const unsigned char *)id, strlen(id), s->key);
-	memcpy(&h, out, sizeof(h));
-	if (h == 0)
-		h = 1; /* 0 marks an empty slot */
-	for (j = h & (s->cap - 1); s->hash[j] != 0; j = (j + 1) & (s->cap - 1))
-		if (s->hash[j] == h) {
-			*first_line = s->line[j];
-			return 1;
-		}
-	s->hash[j] = h;
-	s->line[j] = line;
-	s->n++;
-	return 0;
 }
 
 /* Maps header cells to columns; answers req and returns nonzero if the header is unusable. */
@@ -388,6 +321,9 @@ static void ss_import_opened(void *arg, int err, PGresult *res)
 	}
 	imp->id = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
 	snprintf(imp->id_text, sizeof(imp->id_text), "%llu", (unsigned long long)imp->id);
+	imp->id_text_len = strlen(imp->id_text);
+	imp->actor_len = strlen(imp->actor);
+	imp->reason_len = strlen(imp->reason);
 	imp->session = ss_pgpool_new_session(imp->srv->loop, imp->srv->cfg->db_conninfo,
 					     imp->srv->cfg->db_statement_timeout_ms);
 	if (imp->session == NULL || ss_import_sql(imp) != 0) {
@@ -480,7 +416,7 @@ void ss_handle_import_begin(struct ss_request *req)
 			if (imp->src[c] < 0)
 				imp->keeps_columns = 1;
 	}
-	crypto_shorthash_keygen(imp->seen.key);
+	ss_idset_init(&imp->seen);
 	params[0] = s->name;
 	params[1] = req->conn->principal.id;
 	params[2] = ib->file_name;
@@ -493,11 +429,66 @@ void ss_handle_import_begin(struct ss_request *req)
 
 /* ---- chunks ---- */
 
+/*
+ * A chunk's memory for values: blocks handed out front to back, freed all
+ * at once with the chunk.  Normalized cells, record ids and kept values
+ * live here instead of one malloc each.
+ */
+struct ss_arena_block {
+	struct ss_arena_block *next;
+	size_t size, used;
+	char data[];
+};
+
+#define SS_ARENA_BLOCK (256u * 1024)
+
+/* n bytes from the arena at *head (a new block of at least hint bytes if needed), or NULL. */
+static char *ss_arena_alloc(struct ss_arena_block **head, size_t n, size_t hint)
+{
+	struct ss_arena_block *b = *head;
+
+	if (b == NULL || b->size - b->used < n) {
+		size_t size = n > hint ? n : hint;
+
+		b = malloc(sizeof(*b) + size);
+		if (b == NULL)
+			return NULL;
+		b->size = size;
+		b->used = 0;
+		b->next = *head;
+		*head = b;
+	}
+	b->used += n;
+	return b->data + b->used - n;
+}
+
+static void ss_arena_free(struct ss_arena_block **head)
+{
+	while (*head != NULL) {
+		struct ss_arena_block *b = *head;
+
+		*head = b->next;
+		free(b);
+	}
+}
+
 struct ss_staged {
 	uint64_t line;
-	char *rid;
-	char **values;
+	const char *rid; /* in the chunk's arena, or one of values */
+	size_t rid_len;
+	const char **values; /* normalized, in the arena or constants; never freed alone */
+	size_t *lens;
 	char digest[65];
+};
+
+/* One row as received: its cells up to the header's width, in place. */
+struct ss_import_line {
+	uint64_t line;
+	size_t n;
+	const char *cell[SS_IMPORT_MAX_HEADER];
+	size_t len[SS_IMPORT_MAX_HEADER];
+	const char *extra; /* the first non-empty cell past the header, or NULL */
+	size_t extra_len;
 };
 
 struct ss_import_chunk {
@@ -507,9 +498,9 @@ struct ss_import_chunk {
 	struct ss_import_chunk *next; /* waiting for the worker, in sequence order */
 	int rc;                       /* 0, or a negative error that stopped validation */
 	size_t nin;                   /* rows received, in either form */
-	size_t packed_cells;          /* cells in packed_rows (counted before validation) */
-	char *cell_text;              /* packed_rows' cells, each NUL-terminated */
-	char **cell_ptrs;             /* into cell_text, row after row */
+	struct ss_arena_block *arena; /* every row's values */
+	const char **values;          /* nin rows of ncols, for k->rows[i].values */
+	size_t *lens;
 	uint64_t bad;                 /* bad cells and rows found by validation */
 	char *copy;                   /* built by the worker when every row is new */
 	size_t copy_len, copy_cap;
@@ -525,17 +516,14 @@ struct ss_import_chunk {
 static void ss_import_chunk_free(void *p)
 {
 	struct ss_import_chunk *k = p;
-	size_t i, c;
+	size_t i;
 
 	if (k == NULL)
 		return;
-	for (i = 0; i < k->nrows; i++) {
-		for (c = 0; k->rows[i].values != NULL && c < k->imp->schema->ncols; c++)
-			free(k->rows[i].values[c]);
-		free(k->rows[i].values);
-		free(k->rows[i].rid);
-	}
 	free(k->rows);
+	ss_arena_free(&k->arena);
+	free(k->values);
+	free(k->lens);
 	for (i = 0; i < k->nerrors; i++) {
 		free(k->errors[i].value);
 		free(k->errors[i].message_en);
@@ -544,8 +532,6 @@ static void ss_import_chunk_free(void *p)
 	free(k->errors);
 	free(k->ptrs);
 	free(k->copy);
-	free(k->cell_text);
-	free(k->cell_ptrs);
 	free(k);
 }
 
@@ -556,10 +542,10 @@ static struct ss_import_chunk *ss_import_chunk_new(struct ss_import *imp, size_t
 	if (k == NULL)
 		return NULL;
 	k->imp = imp;
-	k->rows = calloc(rows + 1, sizeof(*k->rows));
-	k->errors = calloc(SS_IMPORT_MAX_ERRORS_PER_CHUNK, sizeof(*k->errors));
-	k->ptrs = calloc(SS_IMPORT_MAX_ERRORS_PER_CHUNK, sizeof(*k->ptrs));
-	if (k->rows == NULL || k->errors == NULL || k->ptrs == NULL) {
+	/* Each accepted row's entry is written whole by validation; the error
+	 * arrays are allocated with the first error. */
+	k->rows = malloc((rows + 1) * sizeof(*k->rows));
+	if (k->rows == NULL) {
 		ss_import_chunk_free(k);
 		return NULL;
 	}
@@ -584,17 +570,22 @@ static void ss_import_chunk_reply(struct ss_request *req)
 	ss_request_reply(req, &reply);
 }
 
-/* A copy of s for echoing: at most max bytes, whole characters, valid UTF-8. */
-static char *ss_import_cut(const char *s, size_t max)
+/* A copy of the len bytes at s for echoing: at most max bytes, whole characters, valid UTF-8. */
+static char *ss_import_cut(const char *s, size_t len, size_t max)
 {
-	char buf[SS_IMPORT_VALUE_SHOWN + 1];
+	char in[SS_IMPORT_VALUE_SHOWN + 8], buf[SS_IMPORT_VALUE_SHOWN + 1];
 
-	ss_utf8_clip(s, max < sizeof(buf) - 1 ? max : sizeof(buf) - 1, buf, sizeof(buf));
+	/* A character begun within the shown bytes ends at most 3 bytes later. */
+	if (len > sizeof(in) - 1)
+		len = sizeof(in) - 1;
+	memcpy(in, s, len);
+	in[len] = '\0';
+	ss_utf8_clip(in, max < sizeof(buf) - 1 ? max : sizeof(buf) - 1, buf, sizeof(buf));
 	return strdup(buf);
 }
 
 static int ss_import_error(struct ss_import_chunk *k, uint64_t line, const char *column,
-			   const char *value, const char *en, const char *zh)
+			   const char *value, size_t value_len, const char *en, const char *zh)
 {
 	Shuangsui__V1__RowError *e;
 	size_t size = 32 + strlen(column) + SS_IMPORT_VALUE_SHOWN + strlen(en) + strlen(zh);
@@ -603,12 +594,18 @@ static int ss_import_error(struct ss_import_chunk *k, uint64_t line, const char 
 	if (k->nerrors >= SS_IMPORT_MAX_ERRORS_PER_CHUNK ||
 	    k->error_bytes + size > SS_IMPORT_REPLY_BUDGET)
 		return 0;
+	if (k->errors == NULL) {
+		k->errors = calloc(SS_IMPORT_MAX_ERRORS_PER_CHUNK, sizeof(*k->errors));
+		k->ptrs = calloc(SS_IMPORT_MAX_ERRORS_PER_CHUNK, sizeof(*k->ptrs));
+		if (k->errors == NULL || k->ptrs == NULL)
+			return SS_ERR_NOMEM;
+	}
 	k->error_bytes += size;
 	e = &k->errors[k->nerrors];
 	shuangsui__v1__row_error__init(e);
 	e->line = line;
 	e->column = (char *)column;
-	e->value = ss_import_cut(value ? value : "", SS_IMPORT_VALUE_SHOWN);
+	e->value = ss_import_cut(value ? value : "", value ? value_len : 0, SS_IMPORT_VALUE_SHOWN);
 	e->message_en = strdup(en);
 	e->message_zh = strdup(zh);
 	k->nerrors++;
@@ -617,90 +614,128 @@ static int ss_import_error(struct ss_import_chunk *k, uint64_t line, const char 
 	return 0;
 }
 
+/* The record id of a row's normalized values: the key column, or "key|key2" in the arena. */
+static int ss_import_record_id(struct ss_import_chunk *k, struct ss_staged *st)
+{
+	const struct ss_dirschema *s = k->imp->schema;
+	const char *a = st->values[s->key_col];
+	const char *b = s->key_col2 != SS_NO_COL ? st->values[s->key_col2] : NULL;
+	size_t alen = st->lens[s->key_col], blen;
+	char *id;
+
+	if (a == NULL)
+		return SS_ERR_NOMEM; /* required: cannot happen */
+	if (b == NULL) {
+		st->rid = a;
+		st->rid_len = alen;
+		return 0;
+	}
+	blen = st->lens[s->key_col2];
+	id = ss_arena_alloc(&k->arena, alen + blen + 2, SS_ARENA_BLOCK);
+	if (id == NULL)
+		return SS_ERR_NOMEM;
+	memcpy(id, a, alen);
+	id[alen] = '|';
+	memcpy(id + alen + 1, b, blen);
+	id[alen + 1 + blen] = '\0';
+	st->rid = id;
+	st->rid_len = alen + 1 + blen;
+	return 0;
+}
+
 /*
- * Validates one row into values (normalized); returns the number of bad
- * cells (each reported through k), or a negative error.
+ * Validates one row into st->values (normalized, in the chunk's arena) and
+ * st->rid; returns the number of bad cells (each reported through k), or
+ * a negative error.
  */
 static int ss_import_row(struct ss_request *req, struct ss_import_chunk *k,
-			 const Shuangsui__V1__ImportRow *row, char **values, char **rid_out)
+			 const struct ss_import_line *row, struct ss_staged *st)
 {
 	struct ss_import *imp = k->imp;
 	const struct ss_dirschema *s = imp->schema;
+	uint64_t h = 0;
 	int bad = 0;
 	size_t c;
 
-	if (row->n_cells > imp->nheader) {
-		size_t i;
-
-		for (i = imp->nheader; i < row->n_cells; i++)
-			if (row->cells[i][0] != '\0') {
-				if (ss_import_error(k, row->line, "", row->cells[i],
-						    "more cells than header columns",
-						    "单元格数多于表头列数") != 0)
-					return SS_ERR_NOMEM;
-				bad++;
-				break;
-			}
+	if (row->extra != NULL) {
+		if (ss_import_error(k, row->line, "", row->extra, row->extra_len,
+				    "more cells than header columns", "单元格数多于表头列数") != 0)
+			return SS_ERR_NOMEM;
+		bad++;
 	}
 	for (c = 0; c < s->ncols; c++) {
 		const char *in = "";
+		size_t in_len = 0;
 		struct ss_cell_error e;
+		char *buf;
 		int abolished = 0, rc;
 
-		if (imp->src[c] >= 0 && (size_t)imp->src[c] < row->n_cells)
-			in = row->cells[imp->src[c]];
-		rc = ss_cell_normalize(&s->cols[c], req->conn->srv->divisions, in, &values[c],
-				       &abolished, &e);
-		if (rc == SS_ERR_NOMEM)
+		if (imp->src[c] >= 0 && (size_t)imp->src[c] < row->n) {
+			in = row->cell[imp->src[c]];
+			in_len = row->len[imp->src[c]];
+		}
+		buf = ss_arena_alloc(&k->arena, in_len + 1, SS_ARENA_BLOCK);
+		if (buf == NULL)
+			return SS_ERR_NOMEM;
+		rc = ss_cell_normalize_into(&s->cols[c], req->conn->srv->divisions, in, in_len, buf,
+					    &st->values[c], &st->lens[c], &abolished, &e);
+		if (rc == SS_ERR_BAD_REQUEST) {
+			if (ss_import_error(k, row->line, s->cols[c].name, in, in_len, e.en,
+					    e.zh) != 0)
+				return SS_ERR_NOMEM;
+			bad++;
+		} else if (rc != 0) {
 			return rc;
-		if (rc != 0) {
-			if (ss_import_error(k, row->line, s->cols[c].name, in, e.en, e.zh) != 0)
+		}
+		/* A single key is known early: its slot in the set of ids seen
+		 * (a cache miss, in a table of a million) is fetched while the
+		 * other cells are checked. */
+		if (c == s->key_col && rc == 0 && bad == 0 && s->key_col2 == SS_NO_COL &&
+		    st->values[c] != NULL) {
+			h = ss_idset_hash(&imp->seen, st->values[c], st->lens[c]);
+			ss_idset_prefetch(&imp->seen, h);
+		}
+	}
+	if (bad == 0) {
+		uint64_t first = 0;
+		int seen;
+
+		if (ss_import_record_id(k, st) != 0)
+			return SS_ERR_NOMEM;
+		if (h == 0)
+			h = ss_idset_hash(&imp->seen, st->rid, st->rid_len);
+		seen = ss_idset_add_hash(&imp->seen, h, row->line, &first);
+		if (seen < 0)
+			return SS_ERR_NOMEM;
+		if (seen == 1) {
+			char en[200], zh[200];
+
+			snprintf(en, sizeof(en), "record %s appears again (first on line %llu)",
+				 st->rid, (unsigned long long)first);
+			snprintf(zh, sizeof(zh), "记录 %s 重复出现（首次出现在第 %llu 行）", st->rid,
+				 (unsigned long long)first);
+			if (ss_import_error(k, row->line, s->cols[s->key_col].name, st->rid,
+					    st->rid_len, en, zh) != 0)
 				return SS_ERR_NOMEM;
 			bad++;
 		}
 	}
-	if (bad == 0) {
-		char *rid = ss_record_id(s, values);
-		uint64_t first = 0;
-		int seen;
-
-		if (rid == NULL)
-			return SS_ERR_NOMEM;
-		seen = ss_idset_add(&imp->seen, rid, row->line, &first);
-		if (seen == 1) {
-			char en[200], zh[200];
-
-			snprintf(en, sizeof(en), "record %s appears again (first on line %llu)", rid,
-				 (unsigned long long)first);
-			snprintf(zh, sizeof(zh), "记录 %s 重复出现（首次出现在第 %llu 行）", rid,
-				 (unsigned long long)first);
-			if (ss_import_error(k, row->line, s->cols[s->key_col].name, rid, en, zh) != 0)
-				seen = SS_ERR_NOMEM;
-			bad++;
-		}
-		if (seen != 0 || rid_out == NULL)
-			free(rid);
-		else
-			*rid_out = rid;
-		if (seen < 0)
-			return SS_ERR_NOMEM;
-	}
 	if (bad == 0 && s->division_col != SS_NO_COL && imp->scope[0] != '\0' &&
-	    strncmp(values[s->division_col], imp->scope, strlen(imp->scope)) != 0) {
+	    strncmp(st->values[s->division_col], imp->scope, strlen(imp->scope)) != 0) {
+		const char *div = st->values[s->division_col];
 		char en[200], zh[200];
 
-		snprintf(en, sizeof(en), "division %s is outside your jurisdiction (%s)",
-			 values[s->division_col], req->conn->principal.jurisdiction);
-		snprintf(zh, sizeof(zh), "行政区划 %s 不在您的管辖范围（%s）内",
-			 values[s->division_col], req->conn->principal.jurisdiction);
-		if (ss_import_error(k, row->line, s->cols[s->division_col].name,
-				    values[s->division_col], en, zh) != 0)
+		snprintf(en, sizeof(en), "division %s is outside your jurisdiction (%s)", div,
+			 req->conn->principal.jurisdiction);
+		snprintf(zh, sizeof(zh), "行政区划 %s 不在您的管辖范围（%s）内", div,
+			 req->conn->principal.jurisdiction);
+		if (ss_import_error(k, row->line, s->cols[s->division_col].name, div,
+				    st->lens[s->division_col], en, zh) != 0)
 			return SS_ERR_NOMEM;
 		bad++;
 	}
 	return bad;
 }
-
 
 static void ss_import_chunk_stored(void *arg, int err, PGresult *res)
 {
@@ -741,6 +776,7 @@ static int ss_import_copy_row(struct ss_import *imp, const struct ss_staged *st,
 {
 	const struct ss_dirschema *s = imp->schema;
 	const char *fields[2 + 64 + 4];
+	size_t lens[2 + 64 + 4];
 	char ver[16], digest[2 + 65];
 	size_t i;
 
@@ -752,19 +788,32 @@ static int ss_import_copy_row(struct ss_import *imp, const struct ss_staged *st,
 	digest[1] = 'x';
 	memcpy(digest + 2, st->digest, 65);
 	fields[0] = st->rid;
+	lens[0] = st->rid_len;
 	fields[1] = ver;
-	for (i = 0; i < s->ncols; i++)
+	lens[1] = version == 1 ? 1 : strlen(ver);
+	for (i = 0; i < s->ncols; i++) {
 		fields[2 + i] = st->values[i];
+		lens[2 + i] = st->lens[i];
+	}
 	fields[2 + s->ncols] = digest;
+	lens[2 + s->ncols] = 2 + 64;
 	fields[3 + s->ncols] = actor;
+	lens[3 + s->ncols] = actor == imp->actor ? imp->actor_len : strlen(actor);
 	fields[4 + s->ncols] = imp->reason;
+	lens[4 + s->ncols] = imp->reason_len;
 	fields[5 + s->ncols] = imp->id_text;
-	return ss_copy_append(buf, len, cap, fields, 6 + s->ncols);
+	lens[5 + s->ncols] = imp->id_text_len;
+	return ss_copy_append_len(buf, len, cap, fields, lens, 6 + s->ncols);
 }
 
-/* Fills the columns the file left out from the record's current version (row r of res). */
-static int ss_import_keep_current(struct ss_import *imp, struct ss_staged *st, PGresult *res, int r)
+/*
+ * Fills the columns the file left out from the record's current version
+ * (row r of res), copied into the chunk's arena.
+ */
+static int ss_import_keep_current(struct ss_import_chunk *k, struct ss_staged *st, PGresult *res,
+				  int r)
 {
+	struct ss_import *imp = k->imp;
 	const struct ss_dirschema *s = imp->schema;
 	unsigned char md[32];
 	size_t i;
@@ -773,23 +822,25 @@ static int ss_import_keep_current(struct ss_import *imp, struct ss_staged *st, P
 	for (i = 0; i < s->ncols; i++) {
 		if (imp->src[i] >= 0)
 			continue;
-		free(st->values[i]);
 		st->values[i] = NULL;
-		if (!PQgetisnull(res, r, col) &&
-		    (st->values[i] = strdup(PQgetvalue(res, r, col))) == NULL)
-			return SS_ERR_NOMEM;
+		st->lens[i] = 0;
+		if (!PQgetisnull(res, r, col)) {
+			size_t n = (size_t)PQgetlength(res, r, col);
+			char *v = ss_arena_alloc(&k->arena, n + 1, SS_ARENA_BLOCK);
+
+			if (v == NULL)
+				return SS_ERR_NOMEM;
+			memcpy(v, PQgetvalue(res, r, col), n + 1);
+			st->values[i] = v;
+			st->lens[i] = n;
+		}
 		col++;
 	}
-	ss_record_digest(s, st->values, md);
+	ss_record_digest_len(s, st->values, st->lens, md);
 	ss_import_hex(md, st->digest);
 	return 0;
 }
 
-/*
- * The chunk's records as they are now: decide new / changed / unchanged,
- * refuse rows that would change another jurisdiction's record, and COPY the
- * new versions (unless the import can no longer apply).
- */
 static void ss_import_looked_up(void *arg, int err, PGresult *res)
 {
 	struct ss_request *req = arg;
@@ -829,13 +880,14 @@ static void ss_import_looked_up(void *arg, int err, PGresult *res)
 					 div);
 				snprintf(zh, sizeof(zh),
 					 "名录中已有的该记录属于行政区划 %s，不在您的管辖范围内", div);
-				rc = ss_import_error(k, st->line, imp->schema->cols[imp->schema->key_col].name,
-						     st->rid, en, zh);
+				rc = ss_import_error(k, st->line,
+						     imp->schema->cols[imp->schema->key_col].name,
+						     st->rid, st->rid_len, en, zh);
 				imp->errors++;
 				k->accepted--;
 				continue;
 			}
-			if (imp->keeps_columns && ss_import_keep_current(imp, st, res, r) != 0) {
+			if (imp->keeps_columns && ss_import_keep_current(k, st, res, r) != 0) {
 				rc = SS_ERR_NOMEM;
 				break;
 			}
@@ -849,7 +901,7 @@ static void ss_import_looked_up(void *arg, int err, PGresult *res)
 			imp->new_records++;
 		}
 		if (!imp->dry_run && imp->errors == 0)
-			rc = ss_import_copy_row(imp, st, version, req->conn->principal.id, &buf, &len,
+			rc = ss_import_copy_row(imp, st, version, imp->actor, &buf, &len,
 						&cap);
 	}
 	if (rc != 0) {
@@ -873,6 +925,7 @@ static void ss_import_looked_up(void *arg, int err, PGresult *res)
 	}
 }
 
+
 /* Builds the text[] literal of the chunk's record ids (ids hold no quotes or backslashes). */
 static char *ss_import_id_array(const struct ss_import_chunk *k)
 {
@@ -880,121 +933,73 @@ static char *ss_import_id_array(const struct ss_import_chunk *k)
 	char *a, *p;
 
 	for (i = 0; i < k->nrows; i++)
-		n += strlen(k->rows[i].rid) + 3;
+		n += k->rows[i].rid_len + 3;
 	a = malloc(n);
 	if (a == NULL)
 		return NULL;
 	p = a;
 	*p++ = '{';
-	for (i = 0; i < k->nrows; i++)
-		p += sprintf(p, "%s\"%s\"", i ? "," : "", k->rows[i].rid);
+	for (i = 0; i < k->nrows; i++) {
+		if (i > 0)
+			*p++ = ',';
+		*p++ = '"';
+		memcpy(p, k->rows[i].rid, k->rows[i].rid_len);
+		p += k->rows[i].rid_len;
+		*p++ = '"';
+	}
 	*p++ = '}';
 	*p = '\0';
 	return a;
 }
 
 /*
- * ImportChunk.packed_rows (docs/protocol.md §7.12): for each row, in order,
- * a uvarint line, a uvarint cell count, then each cell as a uvarint byte
- * length followed by that many bytes.  One bytes field instead of a message
- * per row and a string per cell: the chunk is unpacked, hashed and freed as
- * one block on the loop thread, and its cells are copied out here.
+ * Reads the next packed row at *p into row: its cells point into the field
+ * itself (with their lengths; error reports copy what they echo).  A NUL
+ * byte inside a cell is refused, as the text could not be told from a
+ * shorter one.  Returns 0 or SS_ERR_BAD_REQUEST.
  */
-
-/* Reads a protobuf base-128 varint (at most 10 bytes) at *p, before end; advances *p. */
-static int ss_packed_uvarint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-	uint64_t x = 0;
-	unsigned shift;
-
-	for (shift = 0; shift < 70 && *p < end; shift += 7) {
-		uint8_t b = *(*p)++;
-
-		x |= (uint64_t)(b & 0x7f) << shift;
-		if (b < 0x80) {
-			*v = x;
-			return 0;
-		}
-	}
-	return SS_ERR_BAD_REQUEST;
-}
-
-/* Reads a row's line and cell count; a count beyond the bytes left cannot be whole. */
-static int ss_packed_row_head(const uint8_t **p, const uint8_t *end, uint64_t *line, size_t *ncells)
-{
-	uint64_t n;
-
-	if (ss_packed_uvarint(p, end, line) != 0 || ss_packed_uvarint(p, end, &n) != 0 ||
-	    n > (uint64_t)(end - *p))
-		return SS_ERR_BAD_REQUEST;
-	*ncells = (size_t)n;
-	return 0;
-}
-
-/* Reads one cell: *cell points at its bytes in the field, *len counts them. */
-static int ss_packed_cell(const uint8_t **p, const uint8_t *end, const uint8_t **cell, size_t *len)
-{
-	uint64_t n;
-
-	if (ss_packed_uvarint(p, end, &n) != 0 || n > (uint64_t)(end - *p))
-		return SS_ERR_BAD_REQUEST;
-	*cell = *p;
-	*len = (size_t)n;
-	*p += n;
-	return 0;
-}
-
-/*
- * Counts the rows and cells of packed_rows, checking only its framing (the
- * field must end with a whole row).  Returns 0 or SS_ERR_BAD_REQUEST.
- */
-static int ss_packed_count(const ProtobufCBinaryData *b, size_t *rows, size_t *cells)
-{
-	const uint8_t *p = b->data, *end = b->data + b->len, *cell;
-	size_t n, i, len;
-	uint64_t line;
-
-	*rows = *cells = 0;
-	while (p < end) {
-		if (ss_packed_row_head(&p, end, &line, &n) != 0)
-			return SS_ERR_BAD_REQUEST;
-		for (i = 0; i < n; i++)
-			if (ss_packed_cell(&p, end, &cell, &len) != 0)
-				return SS_ERR_BAD_REQUEST;
-		(*rows)++;
-		*cells += n;
-	}
-	return 0;
-}
-
-/*
- * Decodes the next packed row at *p into row, its cells copied into
- * k->cell_text (NUL-terminated: each cell's length prefix leaves room) and
- * pointed to from k->cell_ptrs.  A NUL byte inside a cell is refused, as
- * the text could not be told from a shorter one.  Returns 0 or
- * SS_ERR_BAD_REQUEST.
- */
-static int ss_packed_row(struct ss_import_chunk *k, const uint8_t **p, const uint8_t *end,
-			 size_t *ncell_used, size_t *text_used, Shuangsui__V1__ImportRow *row)
+static int ss_import_packed_line(const struct ss_import *imp, const uint8_t **p,
+				 const uint8_t *end, struct ss_import_line *row)
 {
 	const uint8_t *cell;
 	size_t n, i, len;
 
-	if (ss_packed_row_head(p, end, &row->line, &n) != 0 || *ncell_used + n > k->packed_cells)
+	if (ss_packed_row_head(p, end, &row->line, &n) != 0)
 		return SS_ERR_BAD_REQUEST;
-	row->n_cells = n;
-	row->cells = k->cell_ptrs + *ncell_used;
+	row->n = n < imp->nheader ? n : imp->nheader;
+	row->extra = NULL;
 	for (i = 0; i < n; i++) {
-		char *t = k->cell_text + *text_used;
-
 		if (ss_packed_cell(p, end, &cell, &len) != 0 || memchr(cell, '\0', len) != NULL)
 			return SS_ERR_BAD_REQUEST;
-		memcpy(t, cell, len);
-		t[len] = '\0';
-		*text_used += len + 1;
-		k->cell_ptrs[(*ncell_used)++] = t;
+		if (i < row->n) {
+			row->cell[i] = (const char *)cell;
+			row->len[i] = len;
+		} else if (row->extra == NULL && len > 0) {
+			row->extra = (const char *)cell;
+			row->extra_len = len;
+		}
 	}
 	return 0;
+}
+
+/* The same for a row sent as an ImportRow message. */
+static void ss_import_message_line(const struct ss_import *imp, const Shuangsui__V1__ImportRow *in,
+				   struct ss_import_line *row)
+{
+	size_t i;
+
+	row->line = in->line;
+	row->n = in->n_cells < imp->nheader ? in->n_cells : imp->nheader;
+	row->extra = NULL;
+	for (i = 0; i < row->n; i++) {
+		row->cell[i] = in->cells[i];
+		row->len[i] = strlen(in->cells[i]);
+	}
+	for (; i < in->n_cells && row->extra == NULL; i++)
+		if (in->cells[i][0] != '\0') {
+			row->extra = in->cells[i];
+			row->extra_len = strlen(in->cells[i]);
+		}
 }
 
 /*
@@ -1009,35 +1014,33 @@ static void ss_import_chunk_validate(uv_work_t *w)
 	struct ss_import *imp = k->imp;
 	const Shuangsui__V1__ImportChunk *ch = req->env->import_chunk;
 	const uint8_t *p = ch->packed_rows.data, *end = p + ch->packed_rows.len;
-	size_t r, c, i, ncell_used = 0, text_used = 0;
+	size_t ncols = imp->schema->ncols, r, i;
+	struct ss_import_line *row = malloc(sizeof(*row));
 	int rc = 0;
 
-	if (ch->packed_rows.len > 0) {
-		/* Each cell's NUL takes the place of its length prefix. */
-		k->cell_text = malloc(ch->packed_rows.len + 1);
-		k->cell_ptrs = calloc(k->packed_cells + 1, sizeof(char *));
-		if (k->cell_text == NULL || k->cell_ptrs == NULL)
-			rc = SS_ERR_NOMEM;
-	}
+	/* Every normalized cell is at most its input and a NUL: one block for
+	 * the chunk (its cells' length prefixes pay for the NULs of all but
+	 * columns missing from a row). */
+	k->values = malloc((k->nin + 1) * ncols * sizeof(*k->values));
+	k->lens = malloc((k->nin + 1) * ncols * sizeof(*k->lens));
+	if (row == NULL || k->values == NULL || k->lens == NULL ||
+	    ss_arena_alloc(&k->arena, 0, ch->packed_rows.len + k->nin * (ncols + 1) + 4096) ==
+		    NULL)
+		rc = SS_ERR_NOMEM;
 	for (r = 0; r < k->nin && rc >= 0; r++) {
 		struct ss_staged *st = &k->rows[k->nrows];
-		Shuangsui__V1__ImportRow packed = SHUANGSUI__V1__IMPORT_ROW__INIT;
-		const Shuangsui__V1__ImportRow *row = &packed;
 		unsigned char md[32];
 
 		if (ch->n_rows > 0)
-			row = ch->rows[r];
-		else if ((rc = ss_packed_row(k, &p, end, &ncell_used, &text_used, &packed)) != 0)
+			ss_import_message_line(imp, ch->rows[r], row);
+		else if ((rc = ss_import_packed_line(imp, &p, end, row)) != 0)
 			break;
-		st->values = calloc(imp->schema->ncols, sizeof(char *));
-		if (st->values == NULL) {
-			rc = SS_ERR_NOMEM;
-			break;
-		}
-		rc = ss_import_row(req, k, row, st->values, &st->rid);
+		st->values = k->values + k->nrows * ncols;
+		st->lens = k->lens + k->nrows * ncols;
+		rc = ss_import_row(req, k, row, st);
 		if (rc == 0) {
 			st->line = row->line;
-			ss_record_digest(imp->schema, st->values, md);
+			ss_record_digest_len(imp->schema, st->values, st->lens, md);
 			ss_import_hex(md, st->digest);
 			k->nrows++;
 			k->accepted++;
@@ -1045,32 +1048,38 @@ static void ss_import_chunk_validate(uv_work_t *w)
 		}
 		if (rc > 0)
 			k->bad += (uint64_t)rc;
-		for (c = 0; c < imp->schema->ncols; c++)
-			free(st->values[c]);
-		free(st->values);
 		st->values = NULL;
-		free(st->rid);
+		st->lens = NULL;
 		st->rid = NULL;
 	}
+	free(row);
 	if (rc >= 0)
 		rc = 0;
 	/* Every row new, at version 1: the COPY data need no lookup first. */
-	if (rc == 0 && imp->was_empty && !imp->dry_run && k->bad == 0)
-		for (i = 0; i < k->nrows && rc == 0; i++) {
-			struct ss_staged *st = &k->rows[i];
-
-			rc = ss_import_copy_row(imp, st, 1, req->conn->principal.id, &k->copy,
-						&k->copy_len, &k->copy_cap);
-			/* Copied, and no lookup follows: freed here, by the thread
-			 * that allocated them (glibc frees another thread's blocks
-			 * more slowly, and on the loop thread). */
-			for (c = 0; c < imp->schema->ncols; c++)
-				free(st->values[c]);
-			free(st->values);
-			st->values = NULL;
-			free(st->rid);
-			st->rid = NULL;
+	if (rc == 0 && imp->was_empty && !imp->dry_run && k->bad == 0) {
+		/* Sized once for the whole chunk: escapes are rare. */
+		k->copy_cap = ch->packed_rows.len + k->nrows * (ncols + 2 * 64 + 160) + 65536;
+		k->copy = malloc(k->copy_cap);
+		if (k->copy == NULL)
+			k->copy_cap = 0;
+		for (i = 0; i < k->nrows && rc == 0; i++)
+			rc = ss_import_copy_row(imp, &k->rows[i], 1, imp->actor,
+						&k->copy, &k->copy_len, &k->copy_cap);
+	}
+	/* Copied, and no lookup follows: the values go now, freed by the
+	 * thread that allocated them (glibc frees another thread's blocks
+	 * more slowly, and on the loop thread). */
+	if (imp->was_empty) {
+		ss_arena_free(&k->arena);
+		free(k->values);
+		free(k->lens);
+		k->values = NULL;
+		k->lens = NULL;
+		for (i = 0; i < k->nrows; i++) {
+			k->rows[i].values = NULL;
+			k->rows[i].rid = NULL;
 		}
+	}
 	k->rc = rc;
 }
 
@@ -1189,7 +1198,8 @@ void ss_handle_import_chunk(struct ss_request *req)
 	imp->next_seq++;
 	/* The rows come in one form or the other, never both. */
 	if (ch->packed_rows.len > 0 &&
-	    (ch->n_rows > 0 || ss_packed_count(&ch->packed_rows, &nrows, &ncells) != 0)) {
+	    (ch->n_rows > 0 ||
+	     ss_packed_count(ch->packed_rows.data, ch->packed_rows.len, &nrows, &ncells) != 0)) {
 		imp->errors++;
 		ss_request_fail(req, SS_ERR_BAD_REQUEST, "import_chunk.packed_rows",
 				"packed_rows does not hold whole rows, or rows came as well; this "
@@ -1214,7 +1224,6 @@ void ss_handle_import_chunk(struct ss_request *req)
 	req->work_free = ss_import_chunk_free;
 	k->req = req;
 	k->nin = nrows;
-	k->packed_cells = ncells;
 	imp->rows += nrows;
 	/* In flight from here: commit waits for its reply. */
 	imp->chunks_in_flight++;

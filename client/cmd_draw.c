@@ -197,10 +197,15 @@ static int draw_fetch_receipt(struct cli *cli, struct cli_session *s, const char
 			break;
 		c = reply->receipt_chunk;
 		if (buf == NULL) {
+			/* Sizes come from the server: bounded before anything is allocated. */
+			if (c->total > SS_RECEIPT_MAX || c->sha256.len != 32) {
+				rc = cli_fail(cli, CLI_EXIT_PROTOCOL, "PROTOCOL", "%s",
+					      _("the server announced an impossible receipt"));
+				break;
+			}
 			total = c->total;
 			buf = malloc(total + 1);
-			if (c->sha256.len == 32)
-				memcpy(want, c->sha256.data, 32);
+			memcpy(want, c->sha256.data, 32);
 		}
 		if (buf == NULL || c->total != total || c->offset != have ||
 		    c->data.len > total - have || (c->data.len == 0 && have < total)) {
@@ -574,15 +579,28 @@ static int log_export(struct cli *cli, const char *dir)
 		}
 		for (k = 0; k < r->n_leaves && next < tree; k++) {
 			Shuangsui__V1__LogLeaf *l = r->leaves[k];
-			uint8_t *rec = malloc(l->record_total + 1), *sig = malloc(l->signature.len + 1);
+			int sane = l->record_total <= SS_RECORD_MAX &&
+				   l->record.len <= l->record_total && l->signature.len <= 4096;
+			uint8_t *rec = sane ? malloc(l->record_total + 1) : NULL;
+			uint8_t *sig = sane ? malloc(l->signature.len + 1) : NULL;
 			size_t have = 0;
 
-			if (rec == NULL || sig == NULL || log_own(&b, rec) || log_own(&b, sig) ||
-			    l->index != next || l->record_offset != 0) {
+			if (rec == NULL || sig == NULL || l->index != next || l->record_offset != 0) {
 				free(rec);
 				free(sig);
 				rc = cli_fail(cli, CLI_EXIT_PROTOCOL, "PROTOCOL", "%s",
 					      _("the log's leaves arrived out of order"));
+				goto out;
+			}
+			if (log_own(&b, rec) != 0) {
+				free(rec);
+				free(sig);
+				rc = cli_fail(cli, CLI_EXIT_CONFIG, "NOMEM", "%s", _("out of memory"));
+				goto out;
+			}
+			if (log_own(&b, sig) != 0) {
+				free(sig);
+				rc = cli_fail(cli, CLI_EXIT_CONFIG, "NOMEM", "%s", _("out of memory"));
 				goto out;
 			}
 			memcpy(sig, l->signature.data, l->signature.len);

@@ -76,6 +76,7 @@ struct ss_job {
 	char *witnesses;        /* open: SQL array literal of the expected witnesses */
 	uv_work_t work;
 	int64_t t_begin, t_work, t_worked, t_commit; /* ms, for the log line */
+	int have_leaf; /* leaf holds the hash of the record the reply names */
 };
 
 struct ss_drawsvc {
@@ -86,6 +87,12 @@ struct ss_drawsvc {
 	size_t n, cap;
 	char *note;   /* the signed checkpoint of size n (NULL when n is 0) */
 	char *broken; /* why the stored log cannot be trusted, or NULL */
+	/* A commit whose outcome is unknown (the connection failed while it ran):
+	 * its leaf and checkpoint, settled by counting the stored leaves before
+	 * the next act. */
+	int uncertain;
+	uint8_t pending_leaf[32];
+	char *pending_note;
 	struct ss_job *head, *tail;
 	int busy;
 	/* The snapshots of the last draw opened, kept for its run (which
@@ -402,6 +409,7 @@ void ss_draws_free(struct ss_server *srv)
 	free(d->note);
 	free(d->broken);
 	ss_snap_cache_drop(d);
+	free(d->pending_note);
 	free(d->rc_task);
 	free(d->rc_data);
 	free(d);
@@ -456,12 +464,53 @@ static void ss_act_fail_db(struct ss_drawsvc *d, struct ss_job *j, int err, PGre
 	ss_act_finish(d, j);
 }
 
+static void ss_settled(void *arg, int err, PGresult *res)
+{
+	struct ss_drawsvc *d = arg;
+	uint64_t n;
+
+	d->busy = 0;
+	if (err != 0) {
+		ss_queue_next(d); /* still unknown: the next act tries again */
+		return;
+	}
+	n = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	if (n == d->n + 1) {
+		/* It was stored after all. */
+		if (ss_log_push(d, d->pending_leaf) == 0) {
+			free(d->note);
+			d->note = d->pending_note;
+			d->pending_note = NULL;
+		}
+	} else if (n != d->n) {
+		free(d->broken);
+		d->broken = strdup("the stored log has leaves this server did not write (was "
+				   "rotate-key run while it was up?); restart the server");
+		ss_error("DRAW LOG: %zu leaves in memory, %" PRIu64 " stored: %s", d->n, n,
+			 d->broken ? d->broken : "");
+	}
+	d->uncertain = 0;
+	free(d->pending_note);
+	d->pending_note = NULL;
+	ss_queue_next(d);
+}
+
 static void ss_queue_next(struct ss_drawsvc *d)
 {
 	struct ss_job *j = d->head;
 
 	if (d->busy || j == NULL)
 		return;
+	if (d->uncertain) {
+		d->busy = 1;
+		if (ss_pgpool_query(d->srv->pool, "SELECT count(*) FROM log_leaves", 0, NULL,
+				    ss_settled, d) != 0) {
+			d->busy = 0;
+			/* The database is away: the act fails at its first statement. */
+		} else {
+			return;
+		}
+	}
 	d->head = j->next;
 	if (d->head == NULL)
 		d->tail = NULL;
@@ -508,8 +557,14 @@ static void ss_enqueue(struct ss_request *req, enum ss_act act, const char *task
 	j->act = act;
 	j->task = task;
 	if (ss_authz_scope_prefix(req->conn->principal.role, req->conn->principal.jurisdiction,
-				  SS_OP_DRAW_RUN, j->prefix) == NULL)
-		j->prefix[0] = '\0';
+				  SS_OP_DRAW_RUN, j->prefix) == NULL &&
+	    (act == SS_ACT_OPEN || act == SS_ACT_RUN || act == SS_ACT_RECUSE)) {
+		free(j);
+		ss_request_refuse(req, SS_ERR_PERMISSION_DENIED, "draw.task_id",
+				  "your certificate's jurisdiction gives no scope to run draws",
+				  "您的证书辖区不允许进行抽取");
+		return;
+	}
 	if (d->tail)
 		d->tail->next = j;
 	else
@@ -595,15 +650,35 @@ static const char ss_state_sql[] =
 	"coalesce((SELECT draw_idx FROM draws WHERE task_id = $1), 0), "
 	"(SELECT count(*) FROM task_list WHERE task_id = $1)";
 
+/* The type of the record an act logs. */
+static const char *ss_act_record_type(enum ss_act act)
+{
+	static const char *const names[] = {"draw-open", "witness", "witness-waiver", "draw",
+					    "void", "recusal"};
+
+	return names[act];
+}
+
+/* The idempotency operation of an act (sql/004_draws.sql). */
+static const char *ss_act_operation(enum ss_act act)
+{
+	static const char *const names[] = {"draw.open", "draw.witness", "draw.waive", "draw.run",
+					    "draw.void", "draw.recuse"};
+
+	return names[act];
+}
+
 static void ss_committed_state(void *arg, int err, PGresult *res)
 {
 	struct ss_job *j = arg;
 	struct ss_drawsvc *d = j->req->conn->srv->draws;
 
-	/* No record: a draw asked for again (one draw per task). */
-	ss_reply_state(j->req, j->task, err == 0 ? res : NULL,
-		       j->rec ? ss_record_type_name(ss_record_peek_type(j->rec, j->rec_len)) : "draw",
-		       j->idx, j->rec ? j->leaf : NULL, j->drawn, j->shortfall, j->replacement);
+	if (err != 0) {
+		ss_act_fail_db(d, j, err, res);
+		return;
+	}
+	ss_reply_state(j->req, j->task, res, ss_act_record_type(j->act), j->idx,
+		       j->have_leaf ? j->leaf : NULL, j->drawn, j->shortfall, j->replacement);
 	ss_act_finish(d, j);
 }
 
@@ -615,10 +690,23 @@ static void ss_committed(void *arg, int err, PGresult *res)
 	uint64_t stored;
 
 	if (err != 0) {
+		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+		/* A refusal (SS class) or a statement error stored nothing; a lost
+		 * connection may have stored it: settled before the next act. */
+		if (err == SS_ERR_DATABASE_UNAVAILABLE || state == NULL ||
+		    strncmp(state, "08", 2) == 0) {
+			d->uncertain = 1;
+			memcpy(d->pending_leaf, j->leaf, 32);
+			free(d->pending_note);
+			d->pending_note = j->note;
+			j->note = NULL;
+		}
 		ss_act_fail_db(d, j, err, res);
 		return;
 	}
 	stored = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	j->have_leaf = 1;
 	j->t_commit = ss_now_ms();
 	ss_info("draw log: %s %s at leaf %" PRIu64 " (read %" PRId64 " ms, compute %" PRId64
 		" ms, store %" PRId64 " ms)",
@@ -644,9 +732,9 @@ static void ss_committed(void *arg, int err, PGresult *res)
 			ss_snap_cache_drop(d);
 		}
 	} else {
-		/* A retry with the same idempotency key: the leaf stored before. */
+		/* A retry that raced the first (same key): the leaf stored before. */
 		j->idx = stored;
-		memset(j->leaf, 0, sizeof(j->leaf));
+		j->have_leaf = 0;
 	}
 	if (ss_pgpool_query(d->srv->pool, ss_state_sql, 1, params, ss_committed_state, j) != 0)
 		ss_committed_state(j, SS_ERR_DATABASE_UNAVAILABLE, NULL);
@@ -813,6 +901,15 @@ static const char ss_open_leaf_sql[] =
 	"draw_task_state($1) FROM draw_opens o JOIN log_leaves l ON l.idx = o.open_idx "
 	"WHERE o.task_id = $1";
 
+static const char ss_open_leaf_run_sql[] =
+	"SELECT l.record, o.r, coalesce((SELECT draw_idx FROM draws WHERE task_id = $1), -1), "
+	"draw_task_state($1), draw_may_run($2, $1, $3) FROM draw_opens o "
+	"JOIN log_leaves l ON l.idx = o.open_idx WHERE o.task_id = $1";
+
+static const char ss_draw_leaf_run_sql[] =
+	"SELECT l.record, draw_task_state($1), draw_may_run($2, $1, $3) FROM draws d "
+	"JOIN log_leaves l ON l.idx = d.draw_idx WHERE d.task_id = $1";
+
 static const char ss_draw_leaf_sql[] =
 	"SELECT l.record, draw_task_state($1) FROM draws d JOIN log_leaves l ON l.idx = d.draw_idx "
 	"WHERE d.task_id = $1";
@@ -822,7 +919,8 @@ static const char ss_snapshots_sql[] =
 	"ORDER BY CASE part WHEN 'stratum' THEN 0 WHEN 'pool' THEN 1 ELSE 2 END, ordinal";
 
 /* The first statement of an act. */
-static void ss_act_begin(struct ss_job *j)
+/* The first read of an act (after the idempotency lookup). */
+static void ss_act_read(struct ss_job *j)
 {
 	struct ss_request *req = j->req;
 	const char *params[3] = {j->task, req->conn->principal.id, j->prefix};
@@ -831,16 +929,81 @@ static void ss_act_begin(struct ss_job *j)
 	case SS_ACT_OPEN:
 		ss_read(j, 0, ss_open_task_sql, 3, params);
 		break;
+	case SS_ACT_RUN:
+		/* Whoever may not run this task's draw is told before anything
+		 * is computed (and learns nothing of a draw already made). */
+		ss_read(j, 0, ss_open_leaf_run_sql, 3, params);
+		break;
 	case SS_ACT_WITNESS:
 	case SS_ACT_WAIVE:
-	case SS_ACT_RUN:
 		ss_read(j, 0, ss_open_leaf_sql, 1, params);
 		break;
-	case SS_ACT_VOID:
 	case SS_ACT_RECUSE:
+		ss_read(j, 0, ss_draw_leaf_run_sql, 3, params);
+		break;
+	case SS_ACT_VOID:
 		ss_read(j, 0, ss_draw_leaf_sql, 1, params);
 		break;
 	}
+}
+
+/* A retry under the same idempotency key gets the leaf stored the first time. */
+static void ss_prior_got(void *arg, int err, PGresult *res)
+{
+	struct ss_job *j = arg;
+	struct ss_drawsvc *d = j->req->conn->srv->draws;
+	const char *params[1] = {j->task};
+	json_object *prior, *v;
+
+	if (err != 0) {
+		ss_act_fail_db(d, j, err, res);
+		return;
+	}
+	if (PQgetisnull(res, 0, 0)) {
+		ss_act_read(j);
+		return;
+	}
+	prior = json_tokener_parse(PQgetvalue(res, 0, 0));
+	if (prior != NULL && json_object_object_get_ex(prior, "idx", &v))
+		j->idx = (uint64_t)json_object_get_int64(v);
+	if (prior != NULL && json_object_object_get_ex(prior, "leaf", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    sodium_hex2bin(j->leaf, sizeof(j->leaf), json_object_get_string(v),
+			   strlen(json_object_get_string(v)), NULL, NULL, NULL) == 0)
+		j->have_leaf = 1;
+	if (prior != NULL && json_object_object_get_ex(prior, "replacement", &v) &&
+	    json_object_is_type(v, json_type_string)) {
+		j->replacement_copy = strdup(json_object_get_string(v));
+		j->replacement = j->replacement_copy;
+	}
+	json_object_put(prior);
+	if (ss_pgpool_query(d->srv->pool, ss_state_sql, 1, params, ss_committed_state, j) != 0)
+		ss_act_fail(d, j, SS_ERR_DATABASE_UNAVAILABLE, NULL, NULL, NULL);
+}
+
+static void ss_act_begin(struct ss_job *j)
+{
+	struct ss_drawsvc *d = j->req->conn->srv->draws;
+	const char *params[4] = {j->req->conn->principal.id, j->req->env->idempotency_key,
+				 ss_act_operation(j->act), j->req->sha256};
+
+	if (ss_pgpool_query(d->srv->pool, "SELECT draw_prior($1, $2, $3, $4)::text", 4, params,
+			    ss_prior_got, j) != 0)
+		ss_act_fail(d, j, SS_ERR_DATABASE_UNAVAILABLE, NULL, NULL, NULL);
+}
+
+/* Is it still before the draw date, China time (UTC+8)? */
+static int ss_before_draw_date(const char *draw_date)
+{
+	time_t now = time(NULL) + 8 * 3600;
+	struct tm tm;
+	int32_t today, day;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    ss_date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, &today) != 0 ||
+	    ss_date_parse(draw_date, &day) != 0)
+		return 0;
+	return today < day;
 }
 
 /* The next statement after stage i's result, or the worker. */
@@ -885,6 +1048,18 @@ static void ss_read_next(void *arg, int err, PGresult *res)
 					 PQgetvalue(res, 0, 1));
 				snprintf(zh, sizeof(zh), "任务 %s 状态为 %s：已开启过抽取", j->task,
 					 PQgetvalue(res, 0, 1));
+				ss_act_fail(d, j, SS_ERR_BAD_REQUEST, "draw.task_id", en, zh);
+				return;
+			}
+			if (ss_before_draw_date(PQgetvalue(res, 0, 5))) {
+				char en[200], zh[200];
+
+				snprintf(en, sizeof(en),
+					 "the draw date of task %s is %s: its draw opens on that day, "
+					 "not before",
+					 j->task, PQgetvalue(res, 0, 5));
+				snprintf(zh, sizeof(zh), "任务 %s 的抽取日期为 %s，当天方可开启抽取",
+					 j->task, PQgetvalue(res, 0, 5));
 				ss_act_fail(d, j, SS_ERR_BAD_REQUEST, "draw.task_id", en, zh);
 				return;
 			}
@@ -960,7 +1135,7 @@ static void ss_read_next(void *arg, int err, PGresult *res)
 			if (c == NULL || p == NULL ||
 			    ss_pgpool_query(d->srv->pool,
 					    "SELECT record_id, is_expert FROM (SELECT DISTINCT ON (record_id) * "
-					    "FROM inspector_versions WHERE changed_at < $1::timestamptz "
+					    "FROM inspector_versions WHERE changed_at < least($1::timestamptz, now()) "
 					    "ORDER BY record_id, version DESC) i WHERE status = 'active' "
 					    "AND certificate_valid_from <= $2::date "
 					    "AND certificate_valid_to >= $2::date "
@@ -984,7 +1159,7 @@ static void ss_read_next(void *arg, int err, PGresult *res)
 			if (ss_pgpool_query(d->srv->pool,
 					    "SELECT inspector_id, object_id FROM (SELECT DISTINCT ON "
 					    "(record_id) * FROM conflict_versions WHERE changed_at < "
-					    "$1::timestamptz ORDER BY record_id, version DESC) c "
+					    "least($1::timestamptz, now()) ORDER BY record_id, version DESC) c "
 					    "WHERE status = 'active' "
 					    "ORDER BY inspector_id COLLATE \"C\", object_id COLLATE \"C\"",
 					    1, params, ss_read_next, j) != 0)
@@ -1089,7 +1264,13 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 	j->snap_names = calloc(j->n_snaps, sizeof(char *));
 	j->snap_data = calloc(j->n_snaps, sizeof(char *));
 	j->snap_digests = calloc(j->n_snaps, sizeof(*j->snap_digests));
-	if (strata == NULL || ins == NULL || wit == NULL || ids == NULL || pl == NULL || cf == NULL ||
+	if (strata == NULL || ins == NULL || wit == NULL) {
+		rc = ss_job_fail(j, SS_ERR_BAD_REQUEST, "draw.task_id",
+				 "the task's document lacks its strata, inspectors or witnesses",
+				 "任务文档缺少分层、执法人员要求或见证人");
+		goto out;
+	}
+	if (ids == NULL || pl == NULL || cf == NULL ||
 	    rs == NULL || rw == NULL || j->snap_names == NULL || j->snap_data == NULL ||
 	    j->snap_digests == NULL)
 		goto out;
@@ -1893,11 +2074,8 @@ void ss_handle_receipt_get(struct ss_request *req)
 		ss_receipt_send(req, d);
 		return;
 	}
-	if (req->env->receipt_get->offset != 0) {
-		ss_request_fail(req, SS_ERR_BAD_REQUEST, "receipt_get.offset",
-				"fetch a receipt from offset 0 again", "请从偏移量 0 重新获取回执");
-		return;
-	}
+	/* Another receipt was built meanwhile: this one is built again (it is
+	 * the same bytes) and served from the offset asked. */
 	if (ss_pgpool_query_binary(req->conn->srv->pool,
 				   "SELECT l.kind, l.record, l.signature, l.idx, c.note FROM log_leaves l "
 				   "LEFT JOIN log_checkpoints c ON c.size = l.idx + 1 "

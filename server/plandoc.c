@@ -20,6 +20,7 @@
 
 #include "calendar.h"
 #include "dirschema.h"
+#include "rectext.h"
 #include "ss_error.h"
 #include "validate.h"
 
@@ -724,6 +725,13 @@ int ss_plandoc_task(const char *json, size_t len, char **canonical, struct ss_do
 
 		if ((rc = ss_count_or_ratio(err, st, "task.strata", i)) != 0)
 			goto out;
+		/* Stratum names go into the signed draw records as tokens. */
+		if (!ss_token_valid(ss_get(st, "name"), strlen(ss_get(st, "name")))) {
+			snprintf(path, sizeof(path), "task.strata[%zu].name", i);
+			rc = ss_fail(err, path, "%s 不能含空格或控制字符",
+				     "%s may not contain spaces or control characters", path);
+			goto out;
+		}
 		for (j = 0; j < i; j++)
 			if (strcmp(ss_get(st, "name"),
 				   ss_get(json_object_array_get_idx(strata, j), "name")) == 0) {
@@ -749,7 +757,16 @@ out:
 		json_object_put(canon);
 		return rc;
 	}
-	return ss_finish(canon, canonical);
+	rc = ss_finish(canon, canonical);
+	/* The canonical task is the parameters text of its draw records. */
+	if (rc == 0 && strlen(*canonical) > SS_TASK_DOC_MAX) {
+		free(*canonical);
+		*canonical = NULL;
+		return ss_fail(err, "task", "任务文档过长（规范形式最多 %d 字节）",
+			       "the task document is too long (at most %d bytes in canonical form)",
+			       SS_TASK_DOC_MAX);
+	}
+	return rc;
 }
 
 /* ---- filters as SQL ---- */

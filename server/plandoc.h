@@ -19,6 +19,10 @@
 
 struct ss_dirschema;
 
+/* A canonical task document is at most this long: it is the parameters text
+ * of the draw's records (common/rectext.h SS_TEXT_MAX). */
+#define SS_TASK_DOC_MAX 60000
+
 struct ss_doc_error {
 	char field[160];
 	char en[320];

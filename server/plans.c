@@ -634,7 +634,8 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 				"AND NOT EXISTS (SELECT 1 FROM task_voids v WHERE v.task_id = l.task_id) "
 				"GROUP BY l.object_id) x), "
 				"base AS (SELECT DISTINCT ON (record_id COLLATE \"C\") record_id, status, "
-				"division_code%s FROM %s_versions WHERE changed_at < $1::timestamptz "
+				"division_code%s FROM %s_versions "
+				"WHERE changed_at < least($1::timestamptz, now()) "
 				"ORDER BY record_id COLLATE \"C\", version DESC), "
 				"scoped AS (SELECT b.*, CASE",
 				s->name, cols ? cols : "", s->table);

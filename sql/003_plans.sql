@@ -262,6 +262,10 @@ BEGIN
         RETURN;
     END IF;
     SELECT * INTO a FROM actor_of(p_actor);
+    IF a.role IS NULL THEN
+        PERFORM ss_bad('principal ' || p_actor || ' is not active', '用户 ' || p_actor || ' 未启用',
+                       'principal', 'SS007');
+    END IF;
     PERFORM pg_advisory_xact_lock(hashtext('plan:' || p_plan));
     PERFORM plan_check(p_doc);
     IF NOT plan_may_act(a.role, a.dept_code, p_doc->>'department') THEN
@@ -362,6 +366,10 @@ BEGIN
         RETURN prior->>'state';
     END IF;
     SELECT * INTO a FROM actor_of(p_actor);
+    IF a.role IS NULL THEN
+        PERFORM ss_bad('principal ' || p_actor || ' is not active', '用户 ' || p_actor || ' 未启用',
+                       'principal', 'SS007');
+    END IF;
     PERFORM pg_advisory_xact_lock(hashtext('plan:' || p_plan));
     SELECT pv.document INTO doc FROM plan_versions pv WHERE pv.plan_id = p_plan AND pv.version = p_version;
     IF NOT FOUND THEN
@@ -430,6 +438,10 @@ BEGIN
         RETURN prior->>'state';
     END IF;
     SELECT * INTO a FROM actor_of(p_actor);
+    IF a.role IS NULL THEN
+        PERFORM ss_bad('principal ' || p_actor || ' is not active', '用户 ' || p_actor || ' 未启用',
+                       'principal', 'SS007');
+    END IF;
     PERFORM pg_advisory_xact_lock(hashtext('plan:' || p_plan));
     SELECT * INTO pl FROM plans WHERE plan_id = p_plan;
     SELECT * INTO pv FROM plan_versions v WHERE v.plan_id = p_plan AND v.version = p_version;
@@ -633,6 +645,10 @@ BEGIN
         RETURN;
     END IF;
     SELECT * INTO a FROM actor_of(p_actor);
+    IF a.role IS NULL THEN
+        PERFORM ss_bad('principal ' || p_actor || ' is not active', '用户 ' || p_actor || ' 未启用',
+                       'principal', 'SS007');
+    END IF;
     PERFORM pg_advisory_xact_lock(hashtext('task:' || p_task));
     SELECT * INTO pl FROM plans WHERE plan_id = p_doc->>'plan_id';
     IF NOT FOUND THEN
@@ -702,6 +718,14 @@ BEGIN
         PERFORM ss_bad('task ' || p_task || ' is ' || cur.state || ': its list is locked and cannot change (Y10)',
                        '任务 ' || p_task || ' 状态为 ' || cur.state || '：名单已锁定，不得变更（Y10）',
                        'task_put.task_id');
+    END IF;
+    IF FOUND AND (cur.jurisdiction NOT LIKE p_prefix || '%'
+                  OR (a.role <> 'legal' AND NOT (a.dept_code IS NOT NULL
+                                                 AND dept_within(a.dept_code, cur.executing_unit)))) THEN
+        PERFORM ss_bad('task ' || p_task || ' belongs to executing unit ' || cur.executing_unit ||
+                       ', outside what you may change',
+                       '任务 ' || p_task || ' 属于执行单位 ' || cur.executing_unit || '，您无权修改',
+                       'task_put.task_id', 'SS007');
     END IF;
     IF FOUND AND cur.plan_id <> pl.plan_id THEN
         PERFORM ss_bad('task ' || p_task || ' belongs to plan ' || cur.plan_id,
@@ -776,6 +800,10 @@ BEGIN
         RETURN;
     END IF;
     SELECT * INTO a FROM actor_of(p_actor);
+    IF a.role IS NULL THEN
+        PERFORM ss_bad('principal ' || p_actor || ' is not active', '用户 ' || p_actor || ' 未启用',
+                       'principal', 'SS007');
+    END IF;
     SELECT * INTO unit FROM departments WHERE dept_code = p_dept AND status = 'active';
     IF NOT FOUND THEN
         PERFORM ss_bad('no active department ' || p_dept, '没有在用部门 ' || p_dept, 'targeted.department');

@@ -135,6 +135,14 @@ BEGIN
     INSERT INTO log_checkpoints (size, root, note) VALUES (p_idx + 1, p_root, p_note);
 END $$;
 
+-- A draw act's earlier result under the same idempotency key, looked up
+-- before anything else is read or computed: a retry gets the stored leaf,
+-- a different request under the same key is refused (SS014).
+CREATE FUNCTION draw_prior(p_actor text, p_key text, p_operation text, p_request_sha256 text)
+RETURNS jsonb LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    SELECT idempotency_prior(p_actor, p_key, p_operation, p_request_sha256);
+$$;
+
 -- The state of a task's draw, as the draw functions need it.
 CREATE FUNCTION draw_task_state(p_task text) RETURNS text LANGUAGE sql STABLE AS $$
     SELECT CASE
@@ -158,7 +166,7 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM ss_bad('no task ' || p_task, '没有任务 ' || p_task, 'draw.task_id', 'SS013');
     END IF;
-    IF t.jurisdiction NOT LIKE p_prefix || '%'
+    IF a.role IS NULL OR p_prefix IS NULL OR t.jurisdiction NOT LIKE p_prefix || '%'
        OR (a.role <> 'legal' AND NOT (a.dept_code IS NOT NULL AND dept_within(a.dept_code, t.executing_unit))) THEN
         PERFORM ss_bad('you may not run the draw of task ' || p_task || ' (executing unit ' ||
                        t.executing_unit || ')',
@@ -206,7 +214,7 @@ BEGIN
     PERFORM audit_append(p_actor, 'draw.open', 'ok', '', p_request_sha256,
         jsonb_build_object('task_id', p_task, 'leaf', p_idx, 'witnesses', p_witnesses));
     PERFORM idempotency_record(p_actor, p_key, 'draw.open', p_request_sha256,
-                               jsonb_build_object('idx', p_idx));
+                               jsonb_build_object('idx', p_idx, 'leaf', encode(p_leaf, 'hex')));
     RETURN p_idx;
 END $$;
 
@@ -244,7 +252,7 @@ BEGIN
     PERFORM audit_append(p_actor, 'draw.witness', 'ok', '', p_request_sha256,
         jsonb_build_object('task_id', p_task, 'leaf', p_idx));
     PERFORM idempotency_record(p_actor, p_key, 'draw.witness', p_request_sha256,
-                               jsonb_build_object('idx', p_idx));
+                               jsonb_build_object('idx', p_idx, 'leaf', encode(p_leaf, 'hex')));
     RETURN p_idx;
 END $$;
 
@@ -271,7 +279,7 @@ BEGIN
     PERFORM audit_append(p_actor, 'draw.waive', 'ok', p_reason, p_request_sha256,
         jsonb_build_object('task_id', p_task, 'leaf', p_idx));
     PERFORM idempotency_record(p_actor, p_key, 'draw.waive', p_request_sha256,
-                               jsonb_build_object('idx', p_idx));
+                               jsonb_build_object('idx', p_idx, 'leaf', encode(p_leaf, 'hex')));
     RETURN p_idx;
 END $$;
 
@@ -322,7 +330,7 @@ BEGIN
     PERFORM audit_append(p_actor, 'draw.run', 'ok', '', p_request_sha256,
         jsonb_build_object('task_id', p_task, 'leaf', p_idx, 'objects', cardinality(p_objects)));
     PERFORM idempotency_record(p_actor, p_key, 'draw.run', p_request_sha256,
-                               jsonb_build_object('idx', p_idx));
+                               jsonb_build_object('idx', p_idx, 'leaf', encode(p_leaf, 'hex')));
     RETURN p_idx;
 END $$;
 
@@ -351,7 +359,7 @@ BEGIN
     PERFORM audit_append(p_actor, 'draw.void', 'ok', p_reason, p_request_sha256,
         jsonb_build_object('task_id', p_task, 'leaf', p_idx));
     PERFORM idempotency_record(p_actor, p_key, 'draw.void', p_request_sha256,
-                               jsonb_build_object('idx', p_idx));
+                               jsonb_build_object('idx', p_idx, 'leaf', encode(p_leaf, 'hex')));
     RETURN p_idx;
 END $$;
 
@@ -380,7 +388,8 @@ BEGIN
         jsonb_build_object('task_id', p_task, 'leaf', p_idx, 'object_id', p_object,
                            'inspector_id', p_inspector, 'replacement', p_replacement));
     PERFORM idempotency_record(p_actor, p_key, 'draw.recuse', p_request_sha256,
-                               jsonb_build_object('idx', p_idx));
+                               jsonb_build_object('idx', p_idx, 'leaf', encode(p_leaf, 'hex'),
+                                                  'replacement', p_replacement));
     RETURN p_idx;
 END $$;
 
@@ -415,7 +424,7 @@ GRANT EXECUTE ON FUNCTION audit_append(text, text, text, text, text, jsonb),
     task_view(text),
     targeted_record(text, text, text, text, text, text, text, text, date, jsonb, text, text),
     stats_figures(text, date, date),
-    draw_task_state(text), draw_may_run(text, text, text),
+    draw_task_state(text), draw_may_run(text, text, text), draw_prior(text, text, text, text),
     draw_open_commit(text, text, text, text, text, integer, bytea, text[], text[], bytea[], text[],
                      bytea, bytea, bytea, bigint, bytea, text),
     draw_witness_commit(text, text, text, text, bytea, bytea, bytea, bigint, bytea, text),

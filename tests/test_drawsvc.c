@@ -415,6 +415,62 @@ static void fifty_concurrent(void **state)
 	assert_string_equal(sha[0], sha[1]);
 }
 
+/* A request retried under its idempotency key gets the leaf it got the
+ * first time; another request under the same key is refused. */
+static SsEnvelope *act(struct th_client *c, const char *key, int run, const char *task)
+{
+	SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT;
+	Shuangsui__V1__DrawOpen o = SHUANGSUI__V1__DRAW_OPEN__INIT;
+	Shuangsui__V1__DrawRun r = SHUANGSUI__V1__DRAW_RUN__INIT;
+
+	o.task_id = r.task_id = (char *)task;
+	env.idempotency_key = (char *)key;
+	if (run) {
+		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_DRAW_RUN;
+		env.draw_run = &r;
+	} else {
+		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_DRAW_OPEN;
+		env.draw_open = &o;
+	}
+	return th_call(c, &env);
+}
+
+static void retries_get_the_same_leaf(void **state)
+{
+	struct th_client *c;
+	SsEnvelope *a, *b;
+
+	(void)state;
+	fixture();
+	make_task("T-CY-8", two_strata);
+	c = th_client_session(srv.port, "city-legal");
+	assert_non_null(c);
+	a = act(c, "open-T-CY-8", 0, "T-CY-8");
+	b = act(c, "open-T-CY-8", 0, "T-CY-8");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(a->body_case, SHUANGSUI__V1__ENVELOPE__BODY_DRAW_REPLY);
+	assert_int_equal(b->body_case, SHUANGSUI__V1__ENVELOPE__BODY_DRAW_REPLY);
+	assert_int_equal(a->draw_reply->leaf_index, b->draw_reply->leaf_index);
+	assert_int_equal(b->draw_reply->leaf_hash.len, 32);
+	assert_memory_equal(a->draw_reply->leaf_hash.data, b->draw_reply->leaf_hash.data, 32);
+	th_free(a);
+	th_free(b);
+	/* The same key for another request: refused, nothing done. */
+	a = act(c, "open-T-CY-8", 1, "T-CY-8");
+	assert_non_null(a);
+	assert_int_equal(a->body_case, SHUANGSUI__V1__ENVELOPE__BODY_ERROR);
+	assert_int_equal(a->error->code, SHUANGSUI__V1__ERROR_CODE__IDEMPOTENCY_CONFLICT);
+	th_free(a);
+	assert_db("SELECT count(*) FROM log_leaves WHERE task_id = 'T-CY-8'", "1");
+	th_client_close(c);
+	/* The operator of another district may not run or re-put this task. */
+	assert_int_equal(cli("district-b-operator", "draw run T-CY-8"), 4);
+	assert_int_equal(cli("district-b-operator", "task put T-CY-8 %s --reason takeover",
+			     srv_path("T-CY-8.json")),
+			 4);
+}
+
 /* The annual cap with real draws, then the oversight figures. */
 static void cap_and_figures(void **state)
 {
@@ -625,6 +681,7 @@ int main(void)
 		cmocka_unit_test(fifty_concurrent),
 		cmocka_unit_test(cap_and_figures),
 		cmocka_unit_test(witnesses_in_any_order),
+		cmocka_unit_test(retries_get_the_same_leaf),
 		cmocka_unit_test(tampering_is_reported),
 		cmocka_unit_test(key_rotation_is_followed),
 	};

@@ -169,9 +169,11 @@ static void fixture(void **state)
 		   "abnormal_operation,complaint_count,industry\n");
 	for (i = 1; i <= 12; i++) {
 		uscc(code, i == 12 ? "110102" : "110101", i);
-		fprintf(f, "%s,企业%u,%s,%s,B,%s,%s,0,计划测试\n", code, i, i == 12 ? "110102" : "110101",
-			i <= 3 ? "high" : "low", i == 11 ? "deregistered" : "active",
-			i == 4 || i == 5 ? "t" : "f");
+		/* E3 alone has many complaints: earlier tasks below draw just it. */
+		fprintf(f, "%s,企业%u,%s,%s,B,%s,%s,%d,计划测试\n", code, i,
+			i == 12 ? "110102" : "110101", i <= 3 ? "high" : "low",
+			i == 11 ? "deregistered" : "active", i == 4 || i == 5 ? "t" : "f",
+			i == 3 ? 7 : 0);
 	}
 	fclose(f);
 	cli_ok("city-admin", "entity import %s --reason 'initial list'", srv_path("entities.csv"));
@@ -360,21 +362,27 @@ static void other_district_cannot_task(void **state)
 
 static void preview_strata_and_cap(void **state)
 {
-	char e3[19];
-	char sql[512];
-	PGconn *db;
+	static const char old_task[] =
+		"{\"plan_id\":\"AP-2026\",\"name\":\"投诉较多企业专项\",\"directory\":\"entity\","
+		"\"executing_unit\":\"dc-zjj\",\"draw_date\":\"2026-11-22\","
+		"\"window\":{\"start\":\"2026-12-01\",\"end\":\"2026-12-31\"},\"items\":[\"IT-1\"],"
+		"\"strata\":[{\"name\":\"投诉多\",\"filter\":{\"complaint_count\":{\"min\":7},"
+		"\"industry\":[\"计划测试\"]},\"count\":1}],"
+		"\"inspectors\":{\"categories\":[\"建筑市场\"]}}";
+	int k;
 
 	fixture(state);
-	/* E3 (high risk) was drawn twice this year by earlier tasks. */
-	uscc(e3, "110101", 3);
-	db = th_db(1);
-	assert_non_null(db);
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO task_list (task_id, object_id, directory, stratum, position, draw_year) "
-		 "VALUES ('T-OLD-1', '%s', 'entity', 0, 0, 2026), ('T-OLD-2', '%s', 'entity', 0, 0, 2026)",
-		 e3, e3);
-	PQclear(PQexec(db, sql));
-	PQfinish(db);
+	/* E3 (high risk, many complaints) is drawn twice this year by two
+	 * earlier tasks, real draws, the absent witness excused by the legal office. */
+	write_file("old.json", old_task);
+	for (k = 1; k <= 2; k++) {
+		cli_ok("district-a-operator", "task put T-OLD-%d %s --reason 'complaints'", k,
+		       srv_path("old.json"));
+		cli_ok("district-a-operator", "draw open T-OLD-%d", k);
+		cli_ok("city-legal", "draw waive T-OLD-%d --reason '专项检查，纪检人员另有任务'", k);
+		cli_ok("district-a-operator", "--json draw run T-OLD-%d", k);
+		assert_out("\"drawn\":1");
+	}
 	cli_ok("district-a-operator", "--json task preview T-DC-1");
 	/* 高风险: E1-E3 match, E3 at the cap: 2 eligible, draw 2. */
 	assert_out("{\"index\":0,\"name\":\"高风险\",\"matched\":3,"

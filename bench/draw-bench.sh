@@ -59,6 +59,8 @@ bin="$repo/build-bench/bin"
 server_pid=""
 cleanup() {
 	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+	# The server's log (per-act timings) outlives the run.
+	[ -f "$var/server.log" ] && cp "$var/server.log" /tmp/draw-bench-server.log
 	"${pg[@]}" destroy >/dev/null 2>&1 || true
 	rm -rf "$pki" "$var"
 }
@@ -104,7 +106,8 @@ key = $pki/draw.key.pub
 checkpoint = $var/checkpoint-$who
 INI
 done
-as() { local who=$1; shift; SHUANGSUI_CONFIG="$var/$who.ini" "$bin/shuangsui" "$@"; }
+# A draw of millions may take more than the client's default 30 s to answer.
+as() { local who=$1; shift; SHUANGSUI_CONFIG="$var/$who.ini" "$bin/shuangsui" --timeout 900 "$@"; }
 
 "$bin/shuangsuid" --config "$var/server.ini" 2>"$var/server.log" &
 server_pid=$!

@@ -468,3 +468,47 @@ int th_cli(const struct th_server *s, const char *id, const char *lang, const ch
 	status = pclose(p);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+/* Today's date fields in China time (UTC+8), computed once. */
+static void th_today(char today[32], char year[32], char month[32], char other[32])
+{
+	time_t now = time(NULL) + 8 * 3600;
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	snprintf(today, 32, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	snprintf(year, 32, "%04d", tm.tm_year + 1900);
+	snprintf(month, 32, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+	/* Another month of the same year, one in which the tests draw nothing. */
+	snprintf(other, 32, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon == 0 ? 2 : tm.tm_mon);
+}
+
+const char *th_dates(const char *in)
+{
+	static char bufs[4][1 << 16];
+	static int next;
+	char *b = bufs[next++ % 4], today[32], year[32], month[32], other[32], start[48], end[48];
+	const struct {
+		const char *token;
+		const char *value;
+	} map[] = {{"@TODAY", today}, {"@YEAR", year}, {"@MONTH", month}, {"@OTHERMONTH", other},
+		   {"@START", start}, {"@END", end}};
+	size_t o = 0, i;
+
+	th_today(today, year, month, other);
+	snprintf(start, sizeof(start), "%s-01-01", year);
+	snprintf(end, sizeof(end), "%s-12-31", year);
+	while (*in != '\0' && o + 16 < sizeof(bufs[0])) {
+		for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+			if (strncmp(in, map[i].token, strlen(map[i].token)) == 0)
+				break;
+		if (i < sizeof(map) / sizeof(map[0])) {
+			o += (size_t)snprintf(b + o, sizeof(bufs[0]) - o, "%s", map[i].value);
+			in += strlen(map[i].token);
+		} else {
+			b[o++] = *in++;
+		}
+	}
+	b[o] = '\0';
+	return b;
+}

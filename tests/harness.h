@@ -106,6 +106,15 @@ PGconn *th_db(int owner);
 /* Runs a query returning one value as a malloc'd string (NULL on error). */
 char *th_db_value(PGconn *db, const char *sql);
 
+/*
+ * in with date tokens replaced by today's dates (China time): @TODAY
+ * (YYYY-MM-DD), @YEAR, @MONTH (YYYY-MM), @OTHERMONTH (another month of this
+ * year), @START and @END (January 1 and December 31 of this year), so that
+ * fixtures stay valid whatever day the suite runs.  A static buffer (four in
+ * rotation).
+ */
+const char *th_dates(const char *in);
+
 #define th_free(env) shuangsui__v1__envelope__free_unpacked((env), NULL)
 
 #endif

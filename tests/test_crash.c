@@ -52,7 +52,7 @@ static void cli_ok(const char *id, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	rc = th_cli(&srv, id, "C.UTF-8", args, out, sizeof(out));
+	rc = th_cli(&srv, id, "C.UTF-8", th_dates(args), out, sizeof(out));
 	if (rc != 0)
 		fprintf(stderr, "shuangsui %s\n-> %d: %.2000s\n", args, rc, out);
 	assert_int_equal(rc, 0);
@@ -73,19 +73,20 @@ static void assert_db(const char *sql, const char *expect)
 
 static void write_task(const char *id)
 {
-	char name[64];
+	char name[64], doc[1024];
 	FILE *f;
 
 	snprintf(name, sizeof(name), "%s.json", id);
 	f = fopen(srv_path(name), "w");
 	assert_non_null(f);
-	fprintf(f,
-		"{\"plan_id\":\"AP-FT-2026\",\"name\":\"%s\",\"directory\":\"entity\","
-		"\"executing_unit\":\"ft-zjj\",\"draw_date\":\"2026-11-22\","
-		"\"window\":{\"start\":\"2026-12-01\",\"end\":\"2026-12-31\"},\"items\":[\"IT-F1\"],"
-		"\"strata\":[{\"name\":\"全部\",\"ratio\":0.05}],"
-		"\"inspectors\":{\"categories\":[\"建筑市场\"],\"group_size\":2}}",
-		id);
+	snprintf(doc, sizeof(doc),
+		 "{\"plan_id\":\"AP-FT-2026\",\"name\":\"%s\",\"directory\":\"entity\","
+		 "\"executing_unit\":\"ft-zjj\",\"draw_date\":\"@TODAY\","
+		 "\"window\":{\"start\":\"@TODAY\",\"end\":\"@END\"},\"items\":[\"IT-F1\"],"
+		 "\"strata\":[{\"name\":\"全部\",\"ratio\":0.05}],"
+		 "\"inspectors\":{\"categories\":[\"建筑市场\"],\"group_size\":2}}",
+		 id);
+	fputs(th_dates(doc), f);
 	fclose(f);
 	cli_ok("city-legal", "task put %s %s --reason 'crash test'", id, srv_path(name));
 }
@@ -127,10 +128,10 @@ static void fixture(void)
 	cli_ok("city-admin", "inspector import %s --reason 'initial list'", srv_path("inspectors.csv"));
 	f = fopen(srv_path("plan.json"), "w");
 	assert_non_null(f);
-	fputs("{\"kind\":\"annual\",\"department\":\"ft-zjj\",\"year\":2026,\"name\":\"丰台区计划\","
+	fputs(th_dates("{\"kind\":\"annual\",\"department\":\"ft-zjj\",\"year\":@YEAR,\"name\":\"丰台区计划\","
 	      "\"basis\":\"条例\",\"signoff\":{\"section_head\":\"甲\",\"leader\":\"乙\"},"
 	      "\"rows\":[{\"task_name\":\"质量\",\"items\":[\"IT-F1\"],\"directory\":\"entity\","
-	      "\"ratio\":0.05}]}",
+	      "\"ratio\":0.05}]}"),
 	      f);
 	fclose(f);
 	cli_ok("city-legal", "plan put AP-FT-2026 %s --reason plan", srv_path("plan.json"));

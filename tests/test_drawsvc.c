@@ -53,13 +53,15 @@ static void write_file(const char *name, const char *fmt, ...) __attribute__((fo
 
 static void write_file(const char *name, const char *fmt, ...)
 {
+	static char text[1 << 16];
 	FILE *f = fopen(srv_path(name), "w");
 	va_list ap;
 
 	assert_non_null(f);
 	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	fputs(th_dates(text), f);
 	fclose(f);
 }
 
@@ -73,7 +75,7 @@ static int cli(const char *id, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	return th_cli(&srv, id, "C.UTF-8", args, out, sizeof(out));
+	return th_cli(&srv, id, "C.UTF-8", th_dates(args), out, sizeof(out));
 }
 
 static void cli_ok(const char *id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -87,14 +89,16 @@ static void cli_ok(const char *id, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	rc = th_cli(&srv, id, "C.UTF-8", args, out, sizeof(out));
+	rc = th_cli(&srv, id, "C.UTF-8", th_dates(args), out, sizeof(out));
 	if (rc != 0)
 		fprintf(stderr, "shuangsui %s\n-> %d: %.4000s\n", args, rc, out);
 	assert_int_equal(rc, 0);
 }
 
-static void assert_out(const char *text)
+static void assert_out(const char *want)
 {
+	const char *text = th_dates(want);
+
 	if (strstr(out, text) == NULL)
 		fprintf(stderr, "output lacks \"%s\":\n%.4000s\n", text, out);
 	assert_non_null(strstr(out, text));
@@ -133,8 +137,8 @@ static void uscc(char out18[19], unsigned n)
 
 static const char task_fmt[] =
 	"{\"plan_id\":\"AP-CY-2026\",\"name\":\"%s\",\"directory\":\"entity\","
-	"\"executing_unit\":\"cy-zjj\",\"draw_date\":\"2026-11-22\","
-	"\"window\":{\"start\":\"2026-12-01\",\"end\":\"2026-12-31\"},\"items\":[\"IT-D1\"],"
+	"\"executing_unit\":\"cy-zjj\",\"draw_date\":\"@TODAY\","
+	"\"window\":{\"start\":\"@TODAY\",\"end\":\"@END\"},\"items\":[\"IT-D1\"],"
 	"\"strata\":[%s],"
 	"\"inspectors\":{\"categories\":[\"建筑市场\"],\"group_size\":2,\"experts\":1},"
 	"\"witnesses\":[\"discipline-supervisor\"]}";
@@ -191,7 +195,7 @@ static void fixture(void)
 			   "建筑市场,110105,active,%s\n",
 			i, i, i, i > 8 ? "t" : "f");
 	/* Certificate expired before the window: not qualified. */
-	fputs("CY-INS-11,过期员,朝阳区住房和城乡建设局,ZF-CY-11,2020-01-01,2026-06-30,建筑市场,110105,"
+	fputs("CY-INS-11,过期员,朝阳区住房和城乡建设局,ZF-CY-11,2020-01-01,2021-06-30,建筑市场,110105,"
 	      "active,f\n", f);
 	fclose(f);
 	cli_ok("city-admin", "inspector import %s --reason 'initial list'", srv_path("inspectors.csv"));
@@ -201,7 +205,7 @@ static void fixture(void)
 			     "--reason 'declared'",
 	       code);
 	write_file("plan.json",
-		   "{\"kind\":\"annual\",\"department\":\"cy-zjj\",\"year\":2026,\"name\":\"朝阳区2026年度计划\","
+		   "{\"kind\":\"annual\",\"department\":\"cy-zjj\",\"year\":@YEAR,\"name\":\"朝阳区2026年度计划\","
 		   "\"basis\":\"《建筑法》\",\"signoff\":{\"section_head\":\"王五\",\"leader\":\"赵六\"},"
 		   "\"rows\":[{\"task_name\":\"施工许可\",\"items\":[\"IT-D1\"],\"directory\":\"entity\","
 		   "\"ratio\":0.1}]}");
@@ -305,8 +309,8 @@ static void witnesses_in_any_order(void **state)
 	fixture();
 	write_file("T-CY-7.json",
 		   "{\"plan_id\":\"AP-CY-2026\",\"name\":\"两名见证人\",\"directory\":\"entity\","
-		   "\"executing_unit\":\"cy-zjj\",\"draw_date\":\"2026-11-22\","
-		   "\"window\":{\"start\":\"2026-12-01\",\"end\":\"2026-12-31\"},"
+		   "\"executing_unit\":\"cy-zjj\",\"draw_date\":\"@TODAY\","
+		   "\"window\":{\"start\":\"@TODAY\",\"end\":\"@END\"},"
 		   "\"items\":[\"IT-D1\"],\"strata\":[{\"name\":\"低风险\",\"filter\":{\"risk_level\":[\"low\"]},\"count\":2}],"
 		   "\"inspectors\":{\"categories\":[\"建筑市场\"]},"
 		   "\"witnesses\":[\"discipline-supervisor\",\"district-supervisor\"]}");
@@ -499,33 +503,33 @@ static void cap_and_figures(void **state)
 		   "\"eligible\":0,\"to_draw\":0,\"shortfall\":10");
 	/* One inspection not made by draw. */
 	cli_ok("city-legal", "targeted record TI-CY-1 --department cy-zjj --directory entity "
-			     "--object 91110105MA0000000X --kind complaint --on 2026-11-20 "
+			     "--object 91110105MA0000000X --kind complaint --on @TODAY "
 			     "--items IT-D1 --reason '群众投诉转办'");
 	/* By hand: random inspections in force are T-CY-2 (7), T-CY-3 (10),
 	 * T-CY-4 (7) = 24 (T-CY-1 was voided); with 1 targeted: 24/25 = 0.96.
 	 * IT-D1, the department's one item, was checked: 1/1.  Entity draws in
 	 * November: 3.  No object was drawn more than twice. */
-	cli_ok("city-auditor", "--json stats --department cy-zjj --from 2026-01-01 --to 2026-12-31");
-	assert_out("{\"department\":\"cy-zjj\",\"name\":\"random_share\",\"period\":\"2026-01-01..2026-12-31\","
+	cli_ok("city-auditor", "--json stats --department cy-zjj --from @START --to @END");
+	assert_out("{\"department\":\"cy-zjj\",\"name\":\"random_share\",\"period\":\"@START..@END\","
 		   "\"value\":0.96,\"numerator\":24,\"denominator\":25,\"target\":0.1,\"at_least\":true,"
 		   "\"met\":true}");
-	assert_out("{\"department\":\"cy-zjj\",\"name\":\"item_coverage\",\"period\":\"2026-01-01..2026-12-31\","
+	assert_out("{\"department\":\"cy-zjj\",\"name\":\"item_coverage\",\"period\":\"@START..@END\","
 		   "\"value\":1,\"numerator\":1,\"denominator\":1,\"target\":0.5,\"at_least\":true,"
 		   "\"met\":true}");
-	assert_out("{\"department\":\"cy-zjj\",\"name\":\"draws_per_month\",\"period\":\"entity 2026-11\","
+	assert_out("{\"department\":\"cy-zjj\",\"name\":\"draws_per_month\",\"period\":\"entity @MONTH\","
 		   "\"value\":3,\"numerator\":3,\"denominator\":1,\"target\":2,\"at_least\":true,"
 		   "\"met\":true}");
-	assert_out("{\"department\":\"cy-zjj\",\"name\":\"draws_per_month\",\"period\":\"entity 2026-10\","
+	assert_out("{\"department\":\"cy-zjj\",\"name\":\"draws_per_month\",\"period\":\"entity @OTHERMONTH\","
 		   "\"value\":0,\"numerator\":0,\"denominator\":1,\"target\":2,\"at_least\":true,"
 		   "\"met\":false}");
-	assert_out("{\"department\":\"cy-zjj\",\"name\":\"over_cap\",\"period\":\"2026-01-01..2026-12-31\","
+	assert_out("{\"department\":\"cy-zjj\",\"name\":\"over_cap\",\"period\":\"@START..@END\","
 		   "\"value\":0,\"numerator\":0,\"denominator\":1,\"target\":0,\"at_least\":false,"
 		   "\"met\":true}");
-	assert_out("\"name\":\"tasks_drawn\",\"period\":\"2026-01-01..2026-12-31\",\"value\":3,"
+	assert_out("\"name\":\"tasks_drawn\",\"period\":\"@START..@END\",\"value\":3,"
 		   "\"numerator\":3");
-	assert_out("\"name\":\"tasks_voided\",\"period\":\"2026-01-01..2026-12-31\",\"value\":1");
+	assert_out("\"name\":\"tasks_voided\",\"period\":\"@START..@END\",\"value\":1");
 	/* The same figures as a spreadsheet. */
-	cli_ok("city-auditor", "stats --department cy-zjj --from 2026-01-01 --to 2026-12-31 -o %s",
+	cli_ok("city-auditor", "stats --department cy-zjj --from @START --to @END -o %s",
 	       srv_path("stats.xlsx"));
 }
 

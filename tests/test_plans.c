@@ -49,13 +49,15 @@ static void write_file(const char *name, const char *fmt, ...) __attribute__((fo
 
 static void write_file(const char *name, const char *fmt, ...)
 {
+	static char text[1 << 16];
 	FILE *f = fopen(srv_path(name), "w");
 	va_list ap;
 
 	assert_non_null(f);
 	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	fputs(th_dates(text), f);
 	fclose(f);
 }
 
@@ -70,7 +72,7 @@ static int cli(const char *id, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	return th_cli(&srv, id, "C.UTF-8", args, out, sizeof(out));
+	return th_cli(&srv, id, "C.UTF-8", th_dates(args), out, sizeof(out));
 }
 
 static void cli_ok(const char *id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -84,15 +86,17 @@ static void cli_ok(const char *id, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	rc = th_cli(&srv, id, "C.UTF-8", args, out, sizeof(out));
+	rc = th_cli(&srv, id, "C.UTF-8", th_dates(args), out, sizeof(out));
 	if (rc != 0)
 		fprintf(stderr, "shuangsui %s\n-> %d: %s\n", args, rc, out);
 	assert_int_equal(rc, 0);
 }
 
 /* Asserts that the last client output contains text (and shows it if not). */
-static void assert_out(const char *text)
+static void assert_out(const char *want)
 {
+	const char *text = th_dates(want);
+
 	if (strstr(out, text) == NULL)
 		fprintf(stderr, "output lacks \"%s\":\n%s\n", text, out);
 	assert_non_null(strstr(out, text));
@@ -180,12 +184,12 @@ static void fixture(void **state)
 }
 
 static const char joint_doc[] =
-	"{\"kind\":\"joint\",\"department\":\"dc-zjj\",\"year\":2026,"
+	"{\"kind\":\"joint\",\"department\":\"dc-zjj\",\"year\":@YEAR,"
 	"\"name\":\"2026年东城区建筑市场跨部门联合抽查\",\"lead_section\":\"建筑市场科\","
 	"\"participants\":[\"xc-zjj\",\"dc-scjg\"],\"basis\":\"《建筑法》第%d条\","
 	"\"signoff\":{\"section_head\":\"张三\",\"leader\":\"李四\"},"
 	"\"rows\":[{\"task_name\":\"建筑市场行为检查\",\"items\":[\"IT-1\",\"IT-2\"],"
-	"\"directory\":\"entity\",\"draw_date\":\"2026-12-01\",\"ratio\":0.05}]}";
+	"\"directory\":\"entity\",\"draw_date\":\"@TODAY\",\"ratio\":0.05}]}";
 
 static void confirm_all(unsigned version)
 {
@@ -293,7 +297,7 @@ static void joint_plan_needs_three(void **state)
 }
 
 static const char annual_doc[] =
-	"{\"kind\":\"annual\",\"department\":\"dc-zjj\",\"year\":2026,\"name\":\"2026年度抽查计划\","
+	"{\"kind\":\"annual\",\"department\":\"dc-zjj\",\"year\":@YEAR,\"name\":\"2026年度抽查计划\","
 	"\"basis\":\"《住房和城乡建设部门随机抽查工作办法》\",\"annual_cap\":2,"
 	"\"exclusions\":[{\"id\":\"%s\",\"reason\":\"新设立未满六个月\"}],"
 	"\"signoff\":{\"section_head\":\"张三\",\"leader\":\"李四\"},"
@@ -302,8 +306,8 @@ static const char annual_doc[] =
 
 static const char task_doc[] =
 	"{\"plan_id\":\"AP-2026\",\"name\":\"12月建筑市场抽查\",\"directory\":\"entity\","
-	"\"executing_unit\":\"%s\",\"draw_date\":\"2026-11-22\","
-	"\"window\":{\"start\":\"2026-12-01\",\"end\":\"2026-12-31\"},\"items\":[\"IT-1\"],"
+	"\"executing_unit\":\"%s\",\"draw_date\":\"@TODAY\","
+	"\"window\":{\"start\":\"@TODAY\",\"end\":\"@END\"},\"items\":[\"IT-1\"],"
 	"\"strata\":[{\"name\":\"高风险\",\"filter\":{\"risk_level\":[\"high\"],"
 	"\"industry\":[\"计划测试\"]},\"count\":2},"
 	"{\"name\":\"异常名录\",\"filter\":{\"abnormal_operation\":true,"
@@ -364,8 +368,8 @@ static void preview_strata_and_cap(void **state)
 {
 	static const char old_task[] =
 		"{\"plan_id\":\"AP-2026\",\"name\":\"投诉较多企业专项\",\"directory\":\"entity\","
-		"\"executing_unit\":\"dc-zjj\",\"draw_date\":\"2026-11-22\","
-		"\"window\":{\"start\":\"2026-12-01\",\"end\":\"2026-12-31\"},\"items\":[\"IT-1\"],"
+		"\"executing_unit\":\"dc-zjj\",\"draw_date\":\"@TODAY\","
+		"\"window\":{\"start\":\"@TODAY\",\"end\":\"@END\"},\"items\":[\"IT-1\"],"
 		"\"strata\":[{\"name\":\"投诉多\",\"filter\":{\"complaint_count\":{\"min\":7},"
 		"\"industry\":[\"计划测试\"]},\"count\":1}],"
 		"\"inspectors\":{\"categories\":[\"建筑市场\"]}}";

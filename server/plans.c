@@ -624,15 +624,14 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 		}
 	}
 	if (rc == 0)
-		/* The year's counts as one jsonb object, looked up per row: a join
+		/* The objects at the cap, as a hashed subplan tested per row: a join
 		 * is at the mercy of the planner's estimate for a task_list that
-		 * grows with every draw (a nested loop over it costs seconds). */
+		 * grows with every draw (a nested loop over it costs minutes). */
 		rc = ss_sql_cat(&p->sql,
-				"WITH drawn AS MATERIALIZED (SELECT coalesce(jsonb_object_agg(x.object_id, x.n), "
-				"'{}'::jsonb) AS m FROM (SELECT l.object_id, count(*) AS n "
-				"FROM task_list l WHERE l.directory = '%s' AND l.draw_year = $3::integer "
+				"WITH capped AS MATERIALIZED (SELECT l.object_id FROM task_list l "
+				"WHERE l.directory = '%s' AND l.draw_year = $3::integer "
 				"AND NOT EXISTS (SELECT 1 FROM task_voids v WHERE v.task_id = l.task_id) "
-				"GROUP BY l.object_id) x), "
+				"GROUP BY l.object_id HAVING count(*) >= $4::integer), "
 				"base AS (SELECT DISTINCT ON (record_id COLLATE \"C\") record_id, status, "
 				"division_code%s FROM %s_versions "
 				"WHERE changed_at < least($1::timestamptz, now()) "
@@ -659,10 +658,9 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 			" END AS stratum FROM base b WHERE b.division_code LIKE $2) "
 			"SELECT s.stratum, s.record_id, CASE "
 			"WHEN s.status <> '%s' THEN 'inactive' "
-			"WHEN coalesce((d.m ->> s.record_id)::integer, 0) >= $4::integer "
-			"THEN 'annual_cap' "
+			"WHEN s.record_id IN (SELECT object_id FROM capped) THEN 'annual_cap' "
 			"WHEN $5::jsonb ? s.record_id THEN 'plan_rule' END AS excluded "
-			"FROM scoped s, drawn d",
+			"FROM scoped s",
 			strcmp(directory, "project") == 0 ? "under_construction" : "active");
 out:
 	free(cols);

@@ -512,3 +512,88 @@ const char *th_dates(const char *in)
 	b[o] = '\0';
 	return b;
 }
+
+/* ---- helpers of the tests that drive the real client through whole flows ---- */
+
+char th_out[1 << 22];
+
+const char *th_path(const struct th_server *s, const char *name)
+{
+	static char p[8][512];
+	static int i;
+	char *b = p[i++ % 8];
+
+	snprintf(b, sizeof(p[0]), "%s/%s", s->dir, name);
+	return b;
+}
+
+void th_write(const struct th_server *s, const char *name, const char *fmt, ...)
+{
+	static char text[1 << 16];
+	FILE *f = fopen(th_path(s, name), "w");
+	va_list ap;
+
+	assert_non_null(f);
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	fputs(th_dates(text), f);
+	fclose(f);
+}
+
+static int th_clivf(const struct th_server *s, const char *id, int must, const char *fmt,
+		    va_list ap)
+{
+	char args[4096];
+	int rc;
+
+	vsnprintf(args, sizeof(args), fmt, ap);
+	rc = th_cli(s, id, "C.UTF-8", th_dates(args), th_out, sizeof(th_out));
+	if (must && rc != 0)
+		fprintf(stderr, "shuangsui %s\n-> %d: %.4000s\n", args, rc, th_out);
+	return rc;
+}
+
+int th_clif(const struct th_server *s, const char *id, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = th_clivf(s, id, 0, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void th_cli_ok(const struct th_server *s, const char *id, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = th_clivf(s, id, 1, fmt, ap);
+	va_end(ap);
+	assert_int_equal(rc, 0);
+}
+
+void th_assert_out(const char *want)
+{
+	const char *text = th_dates(want);
+
+	if (strstr(th_out, text) == NULL)
+		fprintf(stderr, "output lacks \"%s\":\n%.4000s\n", text, th_out);
+	assert_non_null(strstr(th_out, text));
+}
+
+void th_assert_db(const char *sql, const char *expect)
+{
+	PGconn *db = th_db(1);
+	char *v = th_db_value(db, sql);
+
+	PQfinish(db);
+	if (v == NULL || strcmp(v, expect) != 0)
+		fprintf(stderr, "%s\n-> %s, expected %s\n", sql, v ? v : "(null)", expect);
+	assert_non_null(v);
+	assert_string_equal(v, expect);
+	free(v);
+}

@@ -115,6 +115,26 @@ char *th_db_value(PGconn *db, const char *sql);
  */
 const char *th_dates(const char *in);
 
+/*
+ * For tests that drive the real client through whole flows: th_out holds
+ * the last client output; th_path names a file in the server's directory;
+ * th_write writes one (date tokens expanded, see th_dates); th_clif runs
+ * "shuangsui ARGS" (printf-style, English, date tokens expanded) and
+ * returns its exit status; th_cli_ok also asserts it is 0 and shows the
+ * output if not; th_assert_out asserts that th_out contains a text (date
+ * tokens expanded); th_assert_db that a query as the owner gives a value.
+ */
+extern char th_out[1 << 22];
+const char *th_path(const struct th_server *s, const char *name);
+void th_write(const struct th_server *s, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int th_clif(const struct th_server *s, const char *id, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void th_cli_ok(const struct th_server *s, const char *id, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void th_assert_out(const char *want);
+void th_assert_db(const char *sql, const char *expect);
+
 #define th_free(env) shuangsui__v1__envelope__free_unpacked((env), NULL)
 
 #endif

@@ -29,47 +29,15 @@
 #include "uscc.h"
 
 static struct th_server srv;
-static char out[1 << 20];
 
-static const char *srv_path(const char *name)
-{
-	static char p[4][512];
-	static int i;
-	char *b = p[i++ % 4];
-
-	snprintf(b, sizeof(p[0]), "%s/%s", srv.dir, name);
-	return b;
-}
-
-static void cli_ok(const char *id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void cli_ok(const char *id, const char *fmt, ...)
-{
-	char args[4096];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	rc = th_cli(&srv, id, "C.UTF-8", th_dates(args), out, sizeof(out));
-	if (rc != 0)
-		fprintf(stderr, "shuangsui %s\n-> %d: %.2000s\n", args, rc, out);
-	assert_int_equal(rc, 0);
-}
-
-static void assert_db(const char *sql, const char *expect)
-{
-	PGconn *db = th_db(1);
-	char *v = th_db_value(db, sql);
-
-	PQfinish(db);
-	if (v == NULL || strcmp(v, expect) != 0)
-		fprintf(stderr, "%s\n-> %s, expected %s\n", sql, v ? v : "(null)", expect);
-	assert_non_null(v);
-	assert_string_equal(v, expect);
-	free(v);
-}
+/* The flow helpers of the harness, on this file's server. */
+#define out th_out
+#define srv_path(name) th_path(&srv, name)
+#define write_file(...) th_write(&srv, __VA_ARGS__)
+#define cli(...) th_clif(&srv, __VA_ARGS__)
+#define cli_ok(...) th_cli_ok(&srv, __VA_ARGS__)
+#define assert_out th_assert_out
+#define assert_db th_assert_db
 
 static void write_task(const char *id)
 {

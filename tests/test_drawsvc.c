@@ -23,7 +23,15 @@
 #include "uscc.h"
 
 static struct th_server srv;
-static char out[1 << 22];
+
+/* The flow helpers of the harness, on this file's server. */
+#define out th_out
+#define srv_path(name) th_path(&srv, name)
+#define write_file(...) th_write(&srv, __VA_ARGS__)
+#define cli(...) th_clif(&srv, __VA_ARGS__)
+#define cli_ok(...) th_cli_ok(&srv, __VA_ARGS__)
+#define assert_out th_assert_out
+#define assert_db th_assert_db
 
 static int server_up(void **state)
 {
@@ -37,95 +45,6 @@ static int server_down(void **state)
 	if (srv.pid > 0)
 		th_server_stop(&srv, SIGKILL);
 	return 0;
-}
-
-static const char *srv_path(const char *name)
-{
-	static char p[4][512];
-	static int i;
-	char *b = p[i++ % 4];
-
-	snprintf(b, sizeof(p[0]), "%s/%s", srv.dir, name);
-	return b;
-}
-
-static void write_file(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void write_file(const char *name, const char *fmt, ...)
-{
-	static char text[1 << 16];
-	FILE *f = fopen(srv_path(name), "w");
-	va_list ap;
-
-	assert_non_null(f);
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	fputs(th_dates(text), f);
-	fclose(f);
-}
-
-static int cli(const char *id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int cli(const char *id, const char *fmt, ...)
-{
-	char args[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	return th_cli(&srv, id, "C.UTF-8", th_dates(args), out, sizeof(out));
-}
-
-static void cli_ok(const char *id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void cli_ok(const char *id, const char *fmt, ...)
-{
-	char args[4096];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	rc = th_cli(&srv, id, "C.UTF-8", th_dates(args), out, sizeof(out));
-	if (rc != 0)
-		fprintf(stderr, "shuangsui %s\n-> %d: %.4000s\n", args, rc, out);
-	assert_int_equal(rc, 0);
-}
-
-static void assert_out(const char *want)
-{
-	const char *text = th_dates(want);
-
-	if (strstr(out, text) == NULL)
-		fprintf(stderr, "output lacks \"%s\":\n%.4000s\n", text, out);
-	assert_non_null(strstr(out, text));
-}
-
-static char *db_value(const char *sql)
-{
-	PGconn *db = th_db(1);
-	char *v;
-
-	assert_non_null(db);
-	v = th_db_value(db, sql);
-	PQfinish(db);
-	if (v == NULL)
-		fprintf(stderr, "no value: %s\n", sql);
-	assert_non_null(v);
-	return v;
-}
-
-static void assert_db(const char *sql, const char *expect)
-{
-	char *v = db_value(sql);
-
-	if (strcmp(v, expect) != 0)
-		fprintf(stderr, "%s\n-> %s, expected %s\n", sql, v, expect);
-	assert_string_equal(v, expect);
-	free(v);
 }
 
 static void uscc(char out18[19], unsigned n)
@@ -252,7 +171,13 @@ static void witnessed_draw(void **state)
 	assert_db("SELECT count(*) FROM task_list WHERE task_id = 'T-CY-1'", "7");
 	assert_db("SELECT state FROM tasks WHERE task_id = 'T-CY-1'", "drawn");
 	/* Asked again: the same draw. */
-	v = db_value("SELECT draw_idx FROM draws WHERE task_id = 'T-CY-1'");
+	{
+		PGconn *db = th_db(1);
+
+		v = th_db_value(db, "SELECT draw_idx FROM draws WHERE task_id = 'T-CY-1'");
+		PQfinish(db);
+		assert_non_null(v);
+	}
 	cli_ok("city-legal", "--json draw run T-CY-1");
 	snprintf(rec, sizeof(rec), "\"draw_leaf_index\":%s", v);
 	assert_out(rec);

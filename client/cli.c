@@ -560,3 +560,24 @@ int cli_dispatch(struct cli *cli, const char *group, const struct cli_command *t
 			return table[i].run(cli, argc - 1, argv + 1);
 	return cli_usage_error(group, _("unknown command \"%s\""), argv[1]);
 }
+
+int cli_call_once(struct cli *cli, SsEnvelope *req, Shuangsui__V1__Envelope__BodyCase expect,
+		  SsEnvelope **reply)
+{
+	struct cli_session *s;
+	int rc = cli_connect(cli, &s);
+
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	rc = cli_call(cli, s, req, expect, reply);
+	cli_session_free(s);
+	return rc;
+}
+
+void cli_new_key(char key[33])
+{
+	unsigned char rnd[16];
+
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(key, 33, rnd, sizeof(rnd));
+}

@@ -69,6 +69,13 @@ int cli_connect(struct cli *cli, struct cli_session **s);
 int cli_call(struct cli *cli, struct cli_session *s, SsEnvelope *req,
 	     Shuangsui__V1__Envelope__BodyCase expect, SsEnvelope **reply);
 
+/* cli_connect, one cli_call, and the session closed: for commands of one request. */
+int cli_call_once(struct cli *cli, SsEnvelope *req, Shuangsui__V1__Envelope__BodyCase expect,
+		  SsEnvelope **reply);
+
+/* A fresh random idempotency key (32 hex digits). */
+void cli_new_key(char key[33]);
+
 /* Reports a session failure (rc from cli_session_*) and returns the exit code. */
 int cli_report_session(struct cli *cli, const struct cli_session *s, int rc);
 

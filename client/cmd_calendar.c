@@ -5,7 +5,6 @@
  */
 #include <getopt.h>
 #include <json-c/json.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,19 +24,6 @@ static void calendar_help(void)
 		"Answers that involve a year for which no official holiday notice has been\n"
 		"published are computed with weekdays only and marked provisional.\n"),
 	      stdout);
-}
-
-static int calendar_call(struct cli *cli, SsEnvelope *env, Shuangsui__V1__Envelope__BodyCase expect,
-			 SsEnvelope **reply)
-{
-	struct cli_session *s;
-	int rc = cli_connect(cli, &s);
-
-	if (rc != CLI_EXIT_OK)
-		return rc;
-	rc = cli_call(cli, s, env, expect, reply);
-	cli_session_free(s);
-	return rc;
 }
 
 static void calendar_print(struct cli *cli, const Shuangsui__V1__CalendarReply *r, int is_add)
@@ -81,7 +67,7 @@ int cmd_calendar(struct cli *cli, int argc, char **argv)
 		a.days = (int32_t)n;
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_CALENDAR_ADD_WORKDAYS;
 		env.calendar_add_workdays = &a;
-		rc = calendar_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_CALENDAR_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_CALENDAR_REPLY, &reply);
 		if (rc == CLI_EXIT_OK)
 			calendar_print(cli, reply->calendar_reply, 1);
 	} else if (strcmp(argv[1], "between") == 0 && argc == 4) {
@@ -91,25 +77,23 @@ int cmd_calendar(struct cli *cli, int argc, char **argv)
 		b.to = argv[3];
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_CALENDAR_BETWEEN;
 		env.calendar_between = &b;
-		rc = calendar_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_CALENDAR_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_CALENDAR_REPLY, &reply);
 		if (rc == CLI_EXIT_OK)
 			calendar_print(cli, reply->calendar_reply, 0);
 	} else if (strcmp(argv[1], "override") == 0 && argc == 6 &&
 		   strcmp(argv[4], "--reason") == 0 &&
 		   (strcmp(argv[3], "off") == 0 || strcmp(argv[3], "work") == 0)) {
 		Shuangsui__V1__CalendarOverride o = SHUANGSUI__V1__CALENDAR_OVERRIDE__INIT;
-		unsigned char rnd[16];
 		char key[33];
 
-		randombytes_buf(rnd, sizeof(rnd));
-		sodium_bin2hex(key, sizeof(key), rnd, sizeof(rnd));
+		cli_new_key(key);
 		o.date = argv[2];
 		o.off_day = strcmp(argv[3], "off") == 0;
 		o.reason = argv[5];
 		env.idempotency_key = key;
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_CALENDAR_OVERRIDE;
 		env.calendar_override = &o;
-		rc = calendar_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_CALENDAR_OVERRIDE_REPLY,
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_CALENDAR_OVERRIDE_REPLY,
 				   &reply);
 		if (rc == CLI_EXIT_OK && !cli->json)
 			printf(_("%s is now %s\n"), o.date,

@@ -62,10 +62,7 @@ static int draw_parse(const char *cmd, int argc, char **argv, struct draw_opts *
 	o->argc = argc - optind;
 	o->argv = argv + optind;
 	if (o->key == NULL) {
-		unsigned char rnd[16];
-
-		randombytes_buf(rnd, sizeof(rnd));
-		sodium_bin2hex(o->keybuf, sizeof(o->keybuf), rnd, sizeof(rnd));
+		cli_new_key(o->keybuf);
 		o->key = o->keybuf;
 	}
 	return CLI_EXIT_OK;
@@ -90,19 +87,6 @@ static int draw_help(void)
 		"  void TASK --reason TEXT      the legal office voids a draw (it stays visible)\n"),
 	      stdout);
 	return CLI_EXIT_OK;
-}
-
-static int draw_call(struct cli *cli, SsEnvelope *env, Shuangsui__V1__Envelope__BodyCase expect,
-		     SsEnvelope **reply)
-{
-	struct cli_session *s;
-	int rc = cli_connect(cli, &s);
-
-	if (rc != CLI_EXIT_OK)
-		return rc;
-	rc = cli_call(cli, s, env, expect, reply);
-	cli_session_free(s);
-	return rc;
 }
 
 static void draw_print(struct cli *cli, const Shuangsui__V1__DrawReply *r)
@@ -399,7 +383,7 @@ int cmd_draw(struct cli *cli, int argc, char **argv)
 		m.task_id = (char *)task;
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_DRAW_OPEN;
 		env.draw_open = &m;
-		rc = draw_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DRAW_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DRAW_REPLY, &reply);
 	} else if (strcmp(sub, "witness") == 0) {
 		Shuangsui__V1__DrawWitness m = SHUANGSUI__V1__DRAW_WITNESS__INIT;
 
@@ -410,7 +394,7 @@ int cmd_draw(struct cli *cli, int argc, char **argv)
 					       _("--entropy DIGITS is required (or run it on a terminal)"));
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_DRAW_WITNESS;
 		env.draw_witness = &m;
-		rc = draw_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DRAW_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DRAW_REPLY, &reply);
 	} else if (strcmp(sub, "waive") == 0 || strcmp(sub, "void") == 0) {
 		Shuangsui__V1__DrawWaive w = SHUANGSUI__V1__DRAW_WAIVE__INIT;
 		Shuangsui__V1__DrawVoid v = SHUANGSUI__V1__DRAW_VOID__INIT;
@@ -428,14 +412,14 @@ int cmd_draw(struct cli *cli, int argc, char **argv)
 			env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_DRAW_VOID;
 			env.draw_void = &v;
 		}
-		rc = draw_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DRAW_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DRAW_REPLY, &reply);
 	} else if (strcmp(sub, "run") == 0) {
 		Shuangsui__V1__DrawRun m = SHUANGSUI__V1__DRAW_RUN__INIT;
 
 		m.task_id = (char *)task;
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_DRAW_RUN;
 		env.draw_run = &m;
-		rc = draw_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DRAW_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DRAW_REPLY, &reply);
 	} else if (strcmp(sub, "recuse") == 0) {
 		Shuangsui__V1__DrawRecuse m = SHUANGSUI__V1__DRAW_RECUSE__INIT;
 
@@ -448,14 +432,14 @@ int cmd_draw(struct cli *cli, int argc, char **argv)
 		m.reason = (char *)o.reason;
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_DRAW_RECUSE;
 		env.draw_recuse = &m;
-		rc = draw_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DRAW_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DRAW_REPLY, &reply);
 	} else if (strcmp(sub, "status") == 0) {
 		Shuangsui__V1__DrawStatus m = SHUANGSUI__V1__DRAW_STATUS__INIT;
 
 		m.task_id = (char *)task;
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_DRAW_STATUS;
 		env.draw_status = &m;
-		rc = draw_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DRAW_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DRAW_REPLY, &reply);
 	} else if (strcmp(sub, "show") == 0) {
 		return draw_show(cli, task);
 	} else if (strcmp(sub, "receipt") == 0) {

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,27 +95,10 @@ static int plan_parse(const char *cmd, int argc, char **argv, struct plan_opts *
 	o->argc = argc - optind;
 	o->argv = argv + optind;
 	if (o->key == NULL) {
-		unsigned char rnd[16];
-
-		randombytes_buf(rnd, sizeof(rnd));
-		sodium_bin2hex(o->keybuf, sizeof(o->keybuf), rnd, sizeof(rnd));
+		cli_new_key(o->keybuf);
 		o->key = o->keybuf;
 	}
 	return CLI_EXIT_OK;
-}
-
-/* Connects, sends env, frees the session; *reply as cli_call. */
-static int plan_call(struct cli *cli, SsEnvelope *env, Shuangsui__V1__Envelope__BodyCase expect,
-		     SsEnvelope **reply)
-{
-	struct cli_session *s;
-	int rc = cli_connect(cli, &s);
-
-	if (rc != CLI_EXIT_OK)
-		return rc;
-	rc = cli_call(cli, s, env, expect, reply);
-	cli_session_free(s);
-	return rc;
 }
 
 /* Reads a whole file (a plan or task document) into a NUL-terminated buffer. */
@@ -236,7 +218,7 @@ int cmd_department(struct cli *cli, int argc, char **argv)
 
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_DEPARTMENT_LIST;
 		env.department_list = &l;
-		rc = plan_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DEPARTMENT_LIST_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DEPARTMENT_LIST_REPLY, &reply);
 		if (rc != CLI_EXIT_OK)
 			return rc;
 		if (cli->json) {
@@ -292,7 +274,7 @@ int cmd_department(struct cli *cli, int argc, char **argv)
 		env.idempotency_key = (char *)o.key;
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_DEPARTMENT_PUT;
 		env.department_put = &p;
-		rc = plan_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DEPARTMENT_PUT_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DEPARTMENT_PUT_REPLY, &reply);
 		if (rc != CLI_EXIT_OK)
 			return rc;
 		if (cli->json) {
@@ -378,7 +360,7 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 		p.reason = (char *)o.reason;
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_PLAN_PUT;
 		env.plan_put = &p;
-		rc = plan_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_PLAN_PUT_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_PLAN_PUT_REPLY, &reply);
 		free(doc);
 		if (rc != CLI_EXIT_OK)
 			return rc;
@@ -414,7 +396,7 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 		a.items = items;
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_PLAN_ACT;
 		env.plan_act = &a;
-		rc = plan_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_PLAN_ACT_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_PLAN_ACT_REPLY, &reply);
 		free(items);
 		free(copy);
 		if (rc != CLI_EXIT_OK)
@@ -426,7 +408,7 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 		g.plan_id = o.argv[0];
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_PLAN_GET;
 		env.plan_get = &g;
-		rc = plan_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DOCUMENT_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DOCUMENT_REPLY, &reply);
 		if (rc != CLI_EXIT_OK)
 			return rc;
 		plan_print_document(cli, reply->document_reply->document);
@@ -438,7 +420,7 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 		l.department = (char *)(o.department ? o.department : "");
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_PLAN_LIST;
 		env.plan_list = &l;
-		rc = plan_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_PLAN_LIST_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_PLAN_LIST_REPLY, &reply);
 		if (rc != CLI_EXIT_OK)
 			return rc;
 		r = reply->plan_list_reply;
@@ -611,7 +593,7 @@ int cmd_task(struct cli *cli, int argc, char **argv)
 		p.reason = (char *)o.reason;
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_TASK_PUT;
 		env.task_put = &p;
-		rc = plan_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_TASK_PUT_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_TASK_PUT_REPLY, &reply);
 		free(doc);
 		if (rc != CLI_EXIT_OK)
 			return rc;
@@ -638,7 +620,7 @@ int cmd_task(struct cli *cli, int argc, char **argv)
 		g.task_id = o.argv[0];
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_TASK_GET;
 		env.task_get = &g;
-		rc = plan_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DOCUMENT_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_DOCUMENT_REPLY, &reply);
 		if (rc != CLI_EXIT_OK)
 			return rc;
 		plan_print_document(cli, reply->document_reply->document);
@@ -648,7 +630,7 @@ int cmd_task(struct cli *cli, int argc, char **argv)
 		p.task_id = o.argv[0];
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_TASK_PREVIEW;
 		env.task_preview = &p;
-		rc = plan_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_TASK_PREVIEW_REPLY, &reply);
+		rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_TASK_PREVIEW_REPLY, &reply);
 		if (rc != CLI_EXIT_OK)
 			return rc;
 		task_print_preview(cli, reply->task_preview_reply);
@@ -704,7 +686,7 @@ int cmd_targeted(struct cli *cli, int argc, char **argv)
 	env.idempotency_key = (char *)o.key;
 	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_TARGETED_RECORD;
 	env.targeted_record = &t;
-	rc = plan_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_TARGETED_RECORD_REPLY, &reply);
+	rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_TARGETED_RECORD_REPLY, &reply);
 	free(items);
 	free(copy);
 	if (rc != CLI_EXIT_OK)
@@ -782,7 +764,7 @@ int cmd_stats(struct cli *cli, int argc, char **argv)
 	q.to = (char *)o.to;
 	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_STATS_QUERY;
 	env.stats_query = &q;
-	rc = plan_call(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_STATS_REPLY, &reply);
+	rc = cli_call_once(cli, &env, SHUANGSUI__V1__ENVELOPE__BODY_STATS_REPLY, &reply);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	r = reply->stats_reply;

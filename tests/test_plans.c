@@ -270,6 +270,14 @@ static void task_needs_published_plan(void **state)
 
 static void other_district_cannot_task(void **state)
 {
+	static const char denied[] = "SELECT count(*) FROM audit_events WHERE operation = 'task.write' "
+				     "AND outcome = 'denied' AND actor = 'district-b-operator' "
+				     "AND reason LIKE '%outside yours%'";
+	PGconn *db = th_db(1);
+	char *before = th_db_value(db, denied), after[32];
+
+	PQfinish(db);
+	assert_non_null(before);
 	fixture(state);
 	/* District B names district A's unit as the executing unit. */
 	write_file("task-dc.json", task_doc, "dc-zjj");
@@ -277,9 +285,10 @@ static void other_district_cannot_task(void **state)
 			     srv_path("task-dc.json")),
 			 4);
 	assert_out("outside yours");
-	assert_db("SELECT count(*) FROM audit_events WHERE operation = 'task.write' "
-		  "AND outcome = 'denied' AND actor = 'district-b-operator'",
-		  "1");
+	/* The refusal is audited: one more denial, with the reason. */
+	snprintf(after, sizeof(after), "%d", atoi(before) + 1);
+	free(before);
+	assert_db(denied, after);
 	assert_db("SELECT count(*) FROM task_versions WHERE task_id = 'T-XC-1'", "0");
 }
 

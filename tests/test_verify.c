@@ -790,8 +790,9 @@ static void openssl_pkeyutl_verifies_a_record_signature(void **state)
 	char mp[64], sp[64], kp[64], cmd[512];
 	int rc;
 
+	/* deploy/install-deps.sh installs openssl (the PKI script needs it too). */
 	if (system("openssl version >/dev/null 2>&1") != 0)
-		skip();
+		fail_msg("the openssl tool is missing");
 	scenario_init(&s);
 	ss_buf_init(&msg, 0);
 	ss_buf_puts(&msg, "shuangsui/v1/draw-record");

@@ -1,6 +1,7 @@
 /*
  * harness.c — test server process and TLS client.
  */
+#define _GNU_SOURCE /* program_invocation_short_name */
 #include "harness.h"
 
 #include <arpa/inet.h>
@@ -102,7 +103,9 @@ int th_server_start(struct th_server *s, const char *const *extra)
 	int i;
 
 	memset(s, 0, sizeof(s[0]));
-	snprintf(s->dir, sizeof(s->dir), "%s/server-XXXXXX", th_env("SS_TEST_TMP"));
+	/* Named after the test program, to tell whose a stray server is. */
+	snprintf(s->dir, sizeof(s->dir), "%s/server-%s-XXXXXX", th_env("SS_TEST_TMP"),
+		 program_invocation_short_name);
 	if (mkdtemp(s->dir) == NULL)
 		return -1;
 	snprintf(s->log, sizeof(s->log), "%s/server.log", s->dir);

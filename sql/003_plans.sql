@@ -49,6 +49,39 @@ LANGUAGE sql STABLE AS $$
       FROM principals p WHERE p.principal_id = p_actor AND p.status = 'active';
 $$;
 
+-- actor_of for a principal that must be active: refused (SS007) otherwise.
+CREATE FUNCTION active_actor(p_actor text, OUT role text, OUT office text, OUT jurisdiction text,
+                             OUT dept_code text)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    SELECT a.role, a.office, a.jurisdiction, a.dept_code INTO role, office, jurisdiction, dept_code
+      FROM actor_of(p_actor) a;
+    IF role IS NULL THEN
+        PERFORM ss_bad('principal ' || p_actor || ' is not active', '用户 ' || p_actor || ' 未启用',
+                       'principal', 'SS007');
+    END IF;
+END $$;
+
+-- Refuses (SS001, naming p_field[i]) the first code of the JSON array p_items
+-- that is not an item of the list (p_active: an active one).
+CREATE FUNCTION items_check(p_items jsonb, p_field text, p_active boolean) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT x #>> '{}' AS code, i - 1 AS i
+               FROM jsonb_array_elements(p_items) WITH ORDINALITY AS t(x, i) LOOP
+        IF NOT EXISTS (SELECT 1 FROM item_current WHERE record_id = r.code
+                                                    AND (status = 'active' OR NOT p_active)) THEN
+            PERFORM ss_bad('item ' || r.code || CASE WHEN p_active
+                               THEN ' is not an active item of the list' ELSE ' is not in the list' END,
+                           '事项 ' || r.code || CASE WHEN p_active
+                               THEN ' 不是清单中的在用事项' ELSE ' 不在事项清单中' END,
+                           p_field || '[' || r.i || ']');
+        END IF;
+    END LOOP;
+END $$;
+
 -- Is department p_inner p_outer itself or one of its subordinates (G15)?
 CREATE FUNCTION dept_within(p_outer text, p_inner text) RETURNS boolean LANGUAGE sql STABLE AS $$
     WITH RECURSIVE up(code, depth) AS (
@@ -195,7 +228,6 @@ $$;
 CREATE FUNCTION plan_check(p_doc jsonb) RETURNS void LANGUAGE plpgsql STABLE AS $$
 DECLARE
     kind text := p_doc->>'kind';
-    d text;
     n integer;
     r record;
 BEGIN
@@ -221,14 +253,9 @@ BEGIN
                            'plan.participants');
         END IF;
     END IF;
-    FOR r IN SELECT it #>> '{}' AS code, row_i - 1 AS i, it_i - 1 AS j
-               FROM jsonb_array_elements(p_doc->'rows') WITH ORDINALITY AS rw(row, row_i),
-                    jsonb_array_elements(rw.row->'items') WITH ORDINALITY AS its(it, it_i) LOOP
-        IF NOT EXISTS (SELECT 1 FROM item_current WHERE record_id = r.code AND status = 'active') THEN
-            PERFORM ss_bad('item ' || r.code || ' is not an active item of the list',
-                           '事项 ' || r.code || ' 不是清单中的在用事项',
-                           'plan.rows[' || r.i || '].items[' || r.j || ']');
-        END IF;
+    FOR r IN SELECT rw.row->'items' AS items, row_i - 1 AS i
+               FROM jsonb_array_elements(p_doc->'rows') WITH ORDINALITY AS rw(row, row_i) LOOP
+        PERFORM items_check(r.items, 'plan.rows[' || r.i || '].items', true);
     END LOOP;
 END $$;
 
@@ -261,11 +288,7 @@ BEGIN
         RETURN QUERY SELECT (prior->>'version')::integer, prior->>'state';
         RETURN;
     END IF;
-    SELECT * INTO a FROM actor_of(p_actor);
-    IF a.role IS NULL THEN
-        PERFORM ss_bad('principal ' || p_actor || ' is not active', '用户 ' || p_actor || ' 未启用',
-                       'principal', 'SS007');
-    END IF;
+    SELECT * INTO a FROM active_actor(p_actor);
     PERFORM pg_advisory_xact_lock(hashtext('plan:' || p_plan));
     PERFORM plan_check(p_doc);
     IF NOT plan_may_act(a.role, a.dept_code, p_doc->>'department') THEN
@@ -359,17 +382,12 @@ DECLARE
     a record;
     doc jsonb;
     st text;
-    r record;
 BEGIN
     prior := idempotency_prior(p_actor, p_key, 'plan.confirm', p_request_sha256);
     IF prior IS NOT NULL THEN
         RETURN prior->>'state';
     END IF;
-    SELECT * INTO a FROM actor_of(p_actor);
-    IF a.role IS NULL THEN
-        PERFORM ss_bad('principal ' || p_actor || ' is not active', '用户 ' || p_actor || ' 未启用',
-                       'principal', 'SS007');
-    END IF;
+    SELECT * INTO a FROM active_actor(p_actor);
     PERFORM pg_advisory_xact_lock(hashtext('plan:' || p_plan));
     SELECT pv.document INTO doc FROM plan_versions pv WHERE pv.plan_id = p_plan AND pv.version = p_version;
     IF NOT FOUND THEN
@@ -397,12 +415,7 @@ BEGIN
                        '部门 ' || p_dept || ' 已确认计划 ' || p_plan || ' 第 ' || p_version || ' 版',
                        'plan_act.department');
     END IF;
-    FOR r IN SELECT x #>> '{}' AS code, i - 1 AS i FROM jsonb_array_elements(p_items) WITH ORDINALITY AS t(x, i) LOOP
-        IF NOT EXISTS (SELECT 1 FROM item_current WHERE record_id = r.code AND status = 'active') THEN
-            PERFORM ss_bad('item ' || r.code || ' is not an active item of the list',
-                           '事项 ' || r.code || ' 不是清单中的在用事项', 'plan_act.items[' || r.i || ']');
-        END IF;
-    END LOOP;
+    PERFORM items_check(p_items, 'plan_act.items', true);
     INSERT INTO plan_confirmations (plan_id, version, dept_code, part, items, actor, reason)
     VALUES (p_plan, p_version, p_dept, p_part, p_items, p_actor, p_reason);
     PERFORM audit_append(p_actor, 'plan.confirm', 'ok', p_reason, p_request_sha256,
@@ -437,11 +450,7 @@ BEGIN
     IF prior IS NOT NULL THEN
         RETURN prior->>'state';
     END IF;
-    SELECT * INTO a FROM actor_of(p_actor);
-    IF a.role IS NULL THEN
-        PERFORM ss_bad('principal ' || p_actor || ' is not active', '用户 ' || p_actor || ' 未启用',
-                       'principal', 'SS007');
-    END IF;
+    SELECT * INTO a FROM active_actor(p_actor);
     PERFORM pg_advisory_xact_lock(hashtext('plan:' || p_plan));
     SELECT * INTO pl FROM plans WHERE plan_id = p_plan;
     SELECT * INTO pv FROM plan_versions v WHERE v.plan_id = p_plan AND v.version = p_version;
@@ -644,11 +653,7 @@ BEGIN
                             (prior->>'delegated')::boolean;
         RETURN;
     END IF;
-    SELECT * INTO a FROM actor_of(p_actor);
-    IF a.role IS NULL THEN
-        PERFORM ss_bad('principal ' || p_actor || ' is not active', '用户 ' || p_actor || ' 未启用',
-                       'principal', 'SS007');
-    END IF;
+    SELECT * INTO a FROM active_actor(p_actor);
     PERFORM pg_advisory_xact_lock(hashtext('task:' || p_task));
     SELECT * INTO pl FROM plans WHERE plan_id = p_doc->>'plan_id';
     IF NOT FOUND THEN
@@ -794,16 +799,11 @@ RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pub
 DECLARE
     a record;
     unit departments%ROWTYPE;
-    r record;
 BEGIN
     IF idempotency_prior(p_actor, p_key, 'targeted.record', p_request_sha256) IS NOT NULL THEN
         RETURN;
     END IF;
-    SELECT * INTO a FROM actor_of(p_actor);
-    IF a.role IS NULL THEN
-        PERFORM ss_bad('principal ' || p_actor || ' is not active', '用户 ' || p_actor || ' 未启用',
-                       'principal', 'SS007');
-    END IF;
+    SELECT * INTO a FROM active_actor(p_actor);
     SELECT * INTO unit FROM departments WHERE dept_code = p_dept AND status = 'active';
     IF NOT FOUND THEN
         PERFORM ss_bad('no active department ' || p_dept, '没有在用部门 ' || p_dept, 'targeted.department');
@@ -817,11 +817,7 @@ BEGIN
         PERFORM ss_bad('inspection ' || p_id || ' is already recorded; records are never changed',
                        '检查 ' || p_id || ' 已登记，登记后不得修改', 'targeted.inspection_id');
     END IF;
-    FOR r IN SELECT x #>> '{}' AS code, i - 1 AS i FROM jsonb_array_elements(p_items) WITH ORDINALITY AS t(x, i) LOOP
-        IF NOT EXISTS (SELECT 1 FROM item_current WHERE record_id = r.code) THEN
-            PERFORM ss_bad('no item ' || r.code, '没有事项 ' || r.code, 'targeted.items[' || r.i || ']');
-        END IF;
-    END LOOP;
+    PERFORM items_check(p_items, 'targeted.items', false);
     INSERT INTO targeted_inspections (inspection_id, dept_code, directory, object_id, kind,
                                       inspected_on, items, recorded_by, reason)
     VALUES (p_id, p_dept, p_directory, p_object, p_kind, p_on, p_items, p_actor, p_reason);
@@ -834,15 +830,10 @@ END $$;
 GRANT SELECT ON department_versions, departments, plans, plan_versions, plan_events,
     plan_confirmations, plan_version_states, plan_in_force, task_versions, task_events, tasks,
     task_list, task_voids, drawn_counts, targeted_inspections TO shuangsui_app;
+-- Nobody but the roles granted below runs the functions of this file (the
+-- grants of 002 stand).
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION audit_append(text, text, text, text, text, jsonb),
-    principal_set_status(text, text, text, text, text, text),
-    import_open(text, text, text, text, boolean, text),
-    import_finish(bigint, text, text, bigint, bigint, bigint),
-    import_fail(bigint, text, text, bigint, bigint, bigint, bigint),
-    record_put(text, text, text, text, text, jsonb, text, text, text, text, integer),
-    calendar_override(text, text, date, boolean, text, text),
-    department_put(text, text, text, text, text, text, text, text, text, text),
+GRANT EXECUTE ON FUNCTION department_put(text, text, text, text, text, text, text, text, text, text),
     plan_put(text, text, text, text, text, text, boolean, text),
     plan_confirm(text, text, text, text, integer, text, text, jsonb, text),
     plan_act(text, text, text, text, integer, text, text),

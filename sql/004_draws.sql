@@ -175,6 +175,20 @@ BEGIN
     END IF;
 END $$;
 
+-- The end of every act: its audit event and its idempotency record (the
+-- leaf's number and hash, with extra for the act), in the caller's transaction.
+CREATE FUNCTION draw_act_done(p_actor text, p_key text, p_operation text, p_request_sha256 text,
+                              p_reason text, p_task text, p_idx bigint, p_leaf bytea,
+                              p_detail jsonb, p_extra jsonb) RETURNS bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM audit_append(p_actor, p_operation, 'ok', p_reason, p_request_sha256,
+        jsonb_build_object('task_id', p_task, 'leaf', p_idx) || p_detail);
+    PERFORM idempotency_record(p_actor, p_key, p_operation, p_request_sha256,
+        jsonb_build_object('idx', p_idx, 'leaf', encode(p_leaf, 'hex')) || p_extra);
+    RETURN p_idx;
+END $$;
+
 CREATE FUNCTION draw_open_commit(p_actor text, p_key text, p_request_sha256 text, p_prefix text,
                                  p_task text, p_task_version integer, p_r bytea, p_witnesses text[],
                                  p_names text[], p_digests bytea[], p_data text[],
@@ -211,11 +225,8 @@ BEGIN
     END LOOP;
     INSERT INTO task_events (task_id, version, state, actor, reason)
     VALUES (p_task, t.version, 'frozen', p_actor, 'draw opened: population frozen (leaf ' || p_idx || ')');
-    PERFORM audit_append(p_actor, 'draw.open', 'ok', '', p_request_sha256,
-        jsonb_build_object('task_id', p_task, 'leaf', p_idx, 'witnesses', p_witnesses));
-    PERFORM idempotency_record(p_actor, p_key, 'draw.open', p_request_sha256,
-                               jsonb_build_object('idx', p_idx, 'leaf', encode(p_leaf, 'hex')));
-    RETURN p_idx;
+    RETURN draw_act_done(p_actor, p_key, 'draw.open', p_request_sha256, '', p_task, p_idx, p_leaf,
+                         jsonb_build_object('witnesses', p_witnesses), '{}');
 END $$;
 
 -- A witness's entropy (p_principal must be one of the expected witnesses).
@@ -249,11 +260,8 @@ BEGIN
     END IF;
     PERFORM log_append('witness', p_task, p_record, p_sig, p_leaf, p_idx, p_root, p_note);
     INSERT INTO draw_witnesses (task_id, principal_id, idx) VALUES (p_task, p_actor, p_idx);
-    PERFORM audit_append(p_actor, 'draw.witness', 'ok', '', p_request_sha256,
-        jsonb_build_object('task_id', p_task, 'leaf', p_idx));
-    PERFORM idempotency_record(p_actor, p_key, 'draw.witness', p_request_sha256,
-                               jsonb_build_object('idx', p_idx, 'leaf', encode(p_leaf, 'hex')));
-    RETURN p_idx;
+    RETURN draw_act_done(p_actor, p_key, 'draw.witness', p_request_sha256, '', p_task, p_idx, p_leaf,
+                         '{}', '{}');
 END $$;
 
 -- The legal office records why the expected witnesses are not (all) there.
@@ -276,11 +284,8 @@ BEGIN
     END IF;
     PERFORM log_append('witness-waiver', p_task, p_record, p_sig, p_leaf, p_idx, p_root, p_note);
     INSERT INTO draw_waivers (task_id, principal_id, idx) VALUES (p_task, p_actor, p_idx);
-    PERFORM audit_append(p_actor, 'draw.waive', 'ok', p_reason, p_request_sha256,
-        jsonb_build_object('task_id', p_task, 'leaf', p_idx));
-    PERFORM idempotency_record(p_actor, p_key, 'draw.waive', p_request_sha256,
-                               jsonb_build_object('idx', p_idx, 'leaf', encode(p_leaf, 'hex')));
-    RETURN p_idx;
+    RETURN draw_act_done(p_actor, p_key, 'draw.waive', p_request_sha256, p_reason, p_task, p_idx, p_leaf,
+                         '{}', '{}');
 END $$;
 
 -- The draw itself: its record, the locked list (抽查名单) and the task's
@@ -327,11 +332,8 @@ BEGIN
       FROM unnest(p_objects, p_strata) WITH ORDINALITY AS x(obj, st, pos);
     INSERT INTO task_events (task_id, version, state, actor, reason)
     VALUES (p_task, t.version, 'drawn', p_actor, 'drawn: list locked (leaf ' || p_idx || ')');
-    PERFORM audit_append(p_actor, 'draw.run', 'ok', '', p_request_sha256,
-        jsonb_build_object('task_id', p_task, 'leaf', p_idx, 'objects', cardinality(p_objects)));
-    PERFORM idempotency_record(p_actor, p_key, 'draw.run', p_request_sha256,
-                               jsonb_build_object('idx', p_idx, 'leaf', encode(p_leaf, 'hex')));
-    RETURN p_idx;
+    RETURN draw_act_done(p_actor, p_key, 'draw.run', p_request_sha256, '', p_task, p_idx, p_leaf,
+                         jsonb_build_object('objects', cardinality(p_objects)), '{}');
 END $$;
 
 CREATE FUNCTION draw_void_commit(p_actor text, p_key text, p_request_sha256 text, p_task text,
@@ -356,11 +358,8 @@ BEGIN
     INSERT INTO task_voids (task_id, void_idx, actor, reason) VALUES (p_task, p_idx, p_actor, p_reason);
     INSERT INTO task_events (task_id, version, state, actor, reason)
     VALUES (p_task, t.version, 'voided', p_actor, p_reason);
-    PERFORM audit_append(p_actor, 'draw.void', 'ok', p_reason, p_request_sha256,
-        jsonb_build_object('task_id', p_task, 'leaf', p_idx));
-    PERFORM idempotency_record(p_actor, p_key, 'draw.void', p_request_sha256,
-                               jsonb_build_object('idx', p_idx, 'leaf', encode(p_leaf, 'hex')));
-    RETURN p_idx;
+    RETURN draw_act_done(p_actor, p_key, 'draw.void', p_request_sha256, p_reason, p_task, p_idx, p_leaf,
+                         '{}', '{}');
 END $$;
 
 CREATE FUNCTION draw_recusal_commit(p_actor text, p_key text, p_request_sha256 text, p_prefix text,
@@ -384,13 +383,8 @@ BEGIN
     PERFORM log_append('recusal', p_task, p_record, p_sig, p_leaf, p_idx, p_root, p_note);
     INSERT INTO draw_recusals (idx, task_id, object_id, inspector_id, replacement, actor, reason)
     VALUES (p_idx, p_task, p_object, p_inspector, p_replacement, p_actor, p_reason);
-    PERFORM audit_append(p_actor, 'draw.recuse', 'ok', p_reason, p_request_sha256,
-        jsonb_build_object('task_id', p_task, 'leaf', p_idx, 'object_id', p_object,
-                           'inspector_id', p_inspector, 'replacement', p_replacement));
-    PERFORM idempotency_record(p_actor, p_key, 'draw.recuse', p_request_sha256,
-                               jsonb_build_object('idx', p_idx, 'leaf', encode(p_leaf, 'hex'),
-                                                  'replacement', p_replacement));
-    RETURN p_idx;
+    RETURN draw_act_done(p_actor, p_key, 'draw.recuse', p_request_sha256, p_reason, p_task, p_idx, p_leaf,
+                         jsonb_build_object('object_id', p_object, 'inspector_id', p_inspector, 'replacement', p_replacement), jsonb_build_object('replacement', p_replacement));
 END $$;
 
 -- A key rotation: the record signed by the old and the new key, appended
@@ -407,23 +401,10 @@ END $$;
 
 GRANT SELECT ON log_leaves, log_checkpoints, draw_opens, draw_snapshots, draw_witnesses,
     draw_waivers, draws, draw_recusals TO shuangsui_app;
+-- Nobody but the roles granted below runs the functions of this file (the
+-- grants of 002 and 003 stand).
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION audit_append(text, text, text, text, text, jsonb),
-    principal_set_status(text, text, text, text, text, text),
-    import_open(text, text, text, text, boolean, text),
-    import_finish(bigint, text, text, bigint, bigint, bigint),
-    import_fail(bigint, text, text, bigint, bigint, bigint, bigint),
-    record_put(text, text, text, text, text, jsonb, text, text, text, text, integer),
-    calendar_override(text, text, date, boolean, text, text),
-    department_put(text, text, text, text, text, text, text, text, text, text),
-    plan_put(text, text, text, text, text, text, boolean, text),
-    plan_confirm(text, text, text, text, integer, text, text, jsonb, text),
-    plan_act(text, text, text, text, integer, text, text),
-    plan_view(text), plan_state(text, integer),
-    task_put(text, text, text, text, text, text, text, text),
-    task_view(text),
-    targeted_record(text, text, text, text, text, text, text, text, date, jsonb, text, text),
-    stats_figures(text, date, date),
+GRANT EXECUTE ON FUNCTION
     draw_task_state(text), draw_may_run(text, text, text), draw_prior(text, text, text, text),
     draw_open_commit(text, text, text, text, text, integer, bytea, text[], text[], bytea[], text[],
                      bytea, bytea, bytea, bigint, bytea, text),

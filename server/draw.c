@@ -68,7 +68,11 @@ struct ss_job {
 	char **snap_names, **snap_data;
 	uint8_t (*snap_digests)[32];
 	size_t n_snaps;
-	char *objects, *strata; /* draw: SQL array literals of the locked list */
+	uint8_t *snap_arr; /* open: snap_data as a binary text[] parameter */
+	size_t snap_arr_len;
+	/* draw: the locked list, binary text[] and integer[] parameters */
+	uint8_t *objects, *strata;
+	size_t objects_len, strata_len;
 	uint64_t drawn, shortfall;
 	const char *replacement;
 	char *replacement_copy;
@@ -433,6 +437,7 @@ static void ss_job_free(struct ss_job *j)
 	free(j->snap_names);
 	free(j->snap_data);
 	free(j->snap_digests);
+	free(j->snap_arr);
 	free(j->objects);
 	free(j->strata);
 	free(j->witnesses);
@@ -744,7 +749,7 @@ static void ss_committed(void *arg, int err, PGresult *res)
  * record, signature, leaf hash and root travel as binary bytea parameters
  * (a draw record is tens of megabytes: hex would double it). */
 static void ss_commit(struct ss_drawsvc *d, struct ss_job *j, const char *fn, const char **head,
-		      int nhead)
+		      const int *head_lengths, int nhead)
 {
 	const char *params[24];
 	int lengths[24];
@@ -756,10 +761,12 @@ static void ss_commit(struct ss_drawsvc *d, struct ss_job *j, const char *fn, co
 	params[n++] = req->conn->principal.id;
 	params[n++] = req->env->idempotency_key;
 	params[n++] = req->sha256;
-	for (i = 0; i < nhead; i++)
-		params[n++] = head[i];
 	for (i = 0; i < n; i++)
 		lengths[i] = -1;
+	for (i = 0; i < nhead; i++) {
+		lengths[n] = head_lengths != NULL ? head_lengths[i] : -1;
+		params[n++] = head[i];
+	}
 	lengths[n] = (int)j->rec_len;
 	params[n++] = (const char *)j->rec;
 	lengths[n] = SS_SIG_LEN;
@@ -798,8 +805,8 @@ static void ss_work_after(uv_work_t *w, int status)
 	switch (j->act) {
 	case SS_ACT_OPEN: {
 		char *r = ss_bytea_param(j->r, sizeof(j->r));
-		struct ss_buf names = {0}, digests = {0}, data = {0};
-		char *an, *ad, *ada;
+		struct ss_buf names = {0}, digests = {0};
+		char *an, *ad;
 		size_t i;
 
 		for (i = 0; i < j->n_snaps; i++) {
@@ -809,48 +816,49 @@ static void ss_work_after(uv_work_t *w, int status)
 			snprintf(hex, sizeof(hex), "\\x");
 			sodium_bin2hex(hex + 2, 65, j->snap_digests[i], 32);
 			ss_array_put(&digests, hex);
-			ss_array_put(&data, j->snap_data[i]);
 		}
 		an = ss_array_take(&names);
 		ad = ss_array_take(&digests);
-		ada = ss_array_take(&data);
 		snprintf(ver, sizeof(ver), "%d", j->task_version);
 		{
-			const char *head[] = {j->prefix, j->task, ver, r, j->witnesses, an, ad, ada};
+			const char *head[] = {j->prefix, j->task, ver, r, j->witnesses, an, ad,
+					      (const char *)j->snap_arr};
+			const int lengths[] = {-1, -1, -1, -1, -1, -1, -1, (int)j->snap_arr_len};
 
-			if (r && an && ad && ada)
-				ss_commit(d, j, "draw_open_commit", head, 8);
+			if (r && an && ad)
+				ss_commit(d, j, "draw_open_commit", head, lengths, 8);
 			else
 				ss_act_fail(d, j, SS_ERR_NOMEM, NULL, NULL, NULL);
 		}
 		free(r);
 		free(an);
 		free(ad);
-		free(ada);
 		break;
 	}
 	case SS_ACT_WITNESS: {
 		const char *head[] = {j->task};
 
-		ss_commit(d, j, "draw_witness_commit", head, 1);
+		ss_commit(d, j, "draw_witness_commit", head, NULL, 1);
 		break;
 	}
 	case SS_ACT_WAIVE: {
 		const char *head[] = {j->task, j->req->env->draw_waive->reason};
 
-		ss_commit(d, j, "draw_waiver_commit", head, 2);
+		ss_commit(d, j, "draw_waiver_commit", head, NULL, 2);
 		break;
 	}
 	case SS_ACT_RUN: {
-		const char *head[] = {j->prefix, j->task, j->objects, j->strata};
+		const char *head[] = {j->prefix, j->task, (const char *)j->objects,
+				      (const char *)j->strata};
+		const int lengths[] = {-1, -1, (int)j->objects_len, (int)j->strata_len};
 
-		ss_commit(d, j, "draw_run_commit", head, 4);
+		ss_commit(d, j, "draw_run_commit", head, lengths, 4);
 		break;
 	}
 	case SS_ACT_VOID: {
 		const char *head[] = {j->task, j->req->env->draw_void->reason};
 
-		ss_commit(d, j, "draw_void_commit", head, 2);
+		ss_commit(d, j, "draw_void_commit", head, NULL, 2);
 		break;
 	}
 	case SS_ACT_RECUSE: {
@@ -858,7 +866,7 @@ static void ss_work_after(uv_work_t *w, int status)
 		const char *head[] = {j->prefix, j->task, r->object_id, r->inspector_id,
 				      j->replacement, r->reason};
 
-		ss_commit(d, j, "draw_recusal_commit", head, 6);
+		ss_commit(d, j, "draw_recusal_commit", head, NULL, 6);
 		break;
 	}
 	}
@@ -1069,7 +1077,7 @@ static void ss_read_next(void *arg, int err, PGresult *res)
 			if (pop == NULL ||
 			    ss_sql_cat(&sql,
 				       "SELECT stratum, record_id FROM (%s) x WHERE excluded IS NULL "
-				       "AND stratum IS NOT NULL ORDER BY record_id COLLATE \"C\"",
+				       "AND stratum IS NOT NULL",
 				       pop->sql) != 0) {
 				ss_population_free(pop);
 				free(sql);
@@ -1240,6 +1248,27 @@ static char *ss_copy_value(PGresult *res, int row, int col, size_t *len)
 	return s;
 }
 
+static int ss_id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Puts ids in strictly increasing byte order: 0, or -1 for an id twice. */
+static int ss_ids_sort(const char **ids, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n && strcmp(ids[i - 1], ids[i]) < 0; i++)
+		;
+	if (i >= n)
+		return 0;
+	qsort(ids, n, sizeof(*ids), ss_id_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(ids[i - 1], ids[i]) == 0)
+			return -1;
+	return 0;
+}
+
 static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 {
 	PGresult *t = j->res[0], *pop = j->res[1], *pool = j->res[2], *conf = j->res[3];
@@ -1274,8 +1303,11 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 	    rs == NULL || rw == NULL || j->snap_names == NULL || j->snap_data == NULL ||
 	    j->snap_digests == NULL)
 		goto out;
-	/* The rows come in id order (byte order: COLLATE "C"), each with its
-	 * stratum: bucket them, keeping that order within each stratum. */
+	/* Each row with its stratum: bucket them, keeping their order within
+	 * each stratum; a stratum is then put in id (byte) order unless the
+	 * rows came in it already (the as-of query sorts by id to find each
+	 * record's latest version, and a second sort by PostgreSQL would cost
+	 * seconds on millions of rows). */
 	first = calloc(ns + 1, sizeof(*first));
 	fill = calloc(ns + 1, sizeof(*fill));
 	if (first == NULL || fill == NULL)
@@ -1296,6 +1328,11 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 
 		ids[first[st] + fill[st]++] = PQgetvalue(pop, (int)i, 1);
 	}
+	for (i = 0; i < ns; i++)
+		if (ss_ids_sort(ids + first[i], first[i + 1] - first[i]) != 0) {
+			rc = SS_ERR_INTERNAL; /* an id twice: the as-of query is wrong */
+			goto out;
+		}
 	for (i = 0; i < npool; i++) {
 		pl[i].id = PQgetvalue(pool, (int)i, 0);
 		pl[i].expert = PQgetvalue(pool, (int)i, 1)[0] == 't';
@@ -1349,6 +1386,10 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 			goto out;
 		}
 	}
+	rc = ss_pgarray_text((const char *const *)j->snap_data, j->n_snaps, &j->snap_arr,
+			     &j->snap_arr_len);
+	if (rc != 0)
+		goto out;
 	for (i = 0; i < nw; i++) {
 		rw[i].principal = json_object_get_string(json_object_array_get_idx(wit, i));
 		ss_array_put(&wl, rw[i].principal);
@@ -1491,9 +1532,10 @@ static int ss_work_run_draw(struct ss_drawsvc *d, struct ss_job *j)
 	struct ss_draw_stratum *st = NULL;
 	struct ss_draw_input in;
 	struct ss_snaps sn;
-	struct ss_buf ob = {0}, sb = {0};
+	const char **objs = NULL;
+	int32_t *nums = NULL;
 	uint8_t *open_bytes, *r_bytes, open_hash[32];
-	size_t open_len, r_len, i, k, nws = 0, nrec = (size_t)PQntuples(wr);
+	size_t open_len, r_len, i, k, n, nws = 0, nrec = (size_t)PQntuples(wr);
 	const char *waiver_p = NULL, *waiver_r = NULL;
 	char missing[512] = "";
 	int rc;
@@ -1603,24 +1645,32 @@ static int ss_work_run_draw(struct ss_drawsvc *d, struct ss_job *j)
 	if (rc != 0)
 		goto out;
 	for (i = 0; i < out->n_strata; i++)
-		for (k = 0; k < out->strata[i].n_picks; k++) {
-			char num[24];
-
-			ss_array_put(&ob, out->strata[i].picks[k].id);
-			snprintf(num, sizeof(num), "%zu", i);
-			ss_array_put(&sb, num);
-			j->drawn++;
+		j->drawn += out->strata[i].n_picks;
+	objs = malloc((j->drawn + 1) * sizeof(*objs));
+	nums = malloc((j->drawn + 1) * sizeof(*nums));
+	if (objs == NULL || nums == NULL) {
+		rc = SS_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0, n = 0; i < out->n_strata; i++)
+		for (k = 0; k < out->strata[i].n_picks; k++, n++) {
+			objs[n] = out->strata[i].picks[k].id;
+			nums[n] = (int32_t)i;
 		}
 	for (i = 0; i < out->n_matches; i++)
 		j->shortfall += out->matches[i].inspector_shortfall + out->matches[i].expert_shortfall;
-	j->objects = ss_array_take(&ob);
-	j->strata = ss_array_take(&sb);
-	rc = j->objects && j->strata ? ss_log_seal(d, j) : SS_ERR_NOMEM;
+	rc = ss_pgarray_text(objs, n, &j->objects, &j->objects_len);
+	if (rc == 0)
+		rc = ss_pgarray_int4(nums, n, &j->strata, &j->strata_len);
+	if (rc == 0)
+		rc = ss_log_seal(d, j);
 out:
 	for (i = 0; wrecs && i < nrec; i++)
 		ss_record_free(wrecs[i]);
 	free(wrecs);
 	free(ws);
+	free(objs);
+	free(nums);
 	ss_record_free(open);
 	ss_record_free(out);
 	ss_snaps_free(&sn);

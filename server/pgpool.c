@@ -28,6 +28,7 @@ struct ss_pgjob {
 	int binary;   /* results in binary format */
 	int *lengths; /* binary parameters: their lengths, or NULL (all text) */
 	int *formats;
+	size_t size; /* bytes of the parameters */
 };
 
 enum ss_pgconn_state { SS_PG_DOWN, SS_PG_CONNECTING, SS_PG_READY, SS_PG_BUSY, SS_PG_CLOSED };
@@ -44,6 +45,11 @@ struct ss_pgconn {
 	PGresult *result;
 	uint64_t backoff_ms;
 	int was_up; /* logged "connected" once; log the loss once */
+	/* A large statement being sent by a worker thread (ss_pgconn_send). */
+	uv_work_t flush_work;
+	int flushing;
+	int flush_rc;
+	int abandoned; /* the pool was aborted meanwhile: close when it returns */
 };
 
 struct ss_pgpool {
@@ -484,10 +490,72 @@ static void ss_pgconn_on_poll(uv_poll_t *h, int status, int events)
 		ss_pgconn_read(c);
 }
 
+/*
+ * A statement of megabytes (a draw's population snapshot) is sent by a worker
+ * thread in blocking mode: libpq's non-blocking flush moves the unsent rest of
+ * its buffer to the front after every partial write, which is quadratic in
+ * the statement's size (seconds for 80 MB); the blocking flush writes it in
+ * one pass.  The loop leaves the connection alone meanwhile (its poll is
+ * stopped); keepalives and tcp_user_timeout bound the wait on a dead peer.
+ */
+#define SS_PG_BIG_STATEMENT (1u << 20)
+
+static void ss_pgconn_flush_work(uv_work_t *w)
+{
+	struct ss_pgconn *c = w->data;
+	struct ss_pgjob *job = c->job;
+
+	c->flush_rc = PQsendQueryParams(c->pg, job->sql, job->nparams, NULL,
+					(const char *const *)job->params, job->lengths,
+					job->formats, job->binary) == 1
+			      ? PQflush(c->pg)
+			      : -1;
+	if (PQsetnonblocking(c->pg, 1) != 0)
+		c->flush_rc = -1;
+}
+
+static void ss_pgconn_flush_done(uv_work_t *w, int status)
+{
+	struct ss_pgconn *c = w->data;
+	struct ss_pgpool *pool = c->pool;
+
+	c->flushing = 0;
+	if (c->abandoned) {
+		c->abandoned = 0;
+		ss_pgpool_close_conn(c);
+	} else if (status != 0 || c->flush_rc != 0) {
+		ss_pgconn_fail(c, "send");
+	} else if (ss_pgconn_watch(c, UV_READABLE) != 0) {
+		ss_pgconn_fail(c, "watch");
+	}
+	/* The pending work counted as an open handle of the pool. */
+	pool->open_handles--;
+	if (pool->closing && pool->open_handles == 0 && pool->done != NULL)
+		pool->done(pool->done_arg);
+}
+
 static void ss_pgconn_send(struct ss_pgconn *c, struct ss_pgjob *job)
 {
 	c->job = job;
 	c->state = SS_PG_BUSY;
+	/* Blocking mode can only be entered with nothing unsent: before the
+	 * statement is put into libpq's buffer. */
+	if (job->size >= SS_PG_BIG_STATEMENT && PQsetnonblocking(c->pg, 0) == 0) {
+		if (c->poll != NULL)
+			uv_poll_stop(c->poll);
+		c->flush_work.data = c;
+		c->flushing = 1;
+		c->pool->open_handles++;
+		if (uv_queue_work(c->pool->loop, &c->flush_work, ss_pgconn_flush_work,
+				  ss_pgconn_flush_done) == 0)
+			return;
+		c->flushing = 0;
+		c->pool->open_handles--;
+		if (PQsetnonblocking(c->pg, 1) != 0) {
+			ss_pgconn_fail(c, "send");
+			return;
+		}
+	}
 	if (PQsendQueryParams(c->pg, job->sql, job->nparams, NULL,
 			      (const char *const *)job->params, job->lengths, job->formats,
 			      job->binary) != 1) {
@@ -617,8 +685,11 @@ static int ss_pgpool_enqueue(struct ss_pgpool *pool, const char *sql, int nparam
 			memcpy(j->params[i], params[i], (size_t)lengths[i]);
 			j->lengths[i] = lengths[i];
 			j->formats[i] = 1;
+			j->size += (size_t)lengths[i];
 		} else if ((j->params[i] = strdup(params[i])) == NULL) {
 			goto nomem;
+		} else {
+			j->size += strlen(j->params[i]);
 		}
 	}
 	j->nparams = nparams;
@@ -689,8 +760,12 @@ static void ss_pgpool_abort(struct ss_pgpool *pool)
 		c->job = NULL;
 		PQclear(c->result);
 		c->result = NULL;
-		/* Closed before the callback, which may call into the pool again. */
-		ss_pgpool_close_conn(c);
+		/* Closed before the callback, which may call into the pool again;
+		 * a worker thread still sending closes it when it returns. */
+		if (c->flushing)
+			c->abandoned = 1;
+		else
+			ss_pgpool_close_conn(c);
 		if (job != NULL)
 			ss_pgjob_finish(job, SS_ERR_SHUTTING_DOWN, NULL);
 	}
@@ -730,4 +805,76 @@ void ss_pgpool_free(struct ss_pgpool *pool)
 	free(pool->conninfo);
 	free(pool->conns);
 	free(pool);
+}
+
+/* ---- binary array parameters ---- */
+
+static uint8_t *ss_pgarray_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+	return p + 4;
+}
+
+/* The header: dimensions (0 for an empty array), no NULLs, element type. */
+static uint8_t *ss_pgarray_head(uint8_t *p, size_t n, uint32_t oid)
+{
+	p = ss_pgarray_put32(p, n > 0 ? 1 : 0);
+	p = ss_pgarray_put32(p, 0);
+	p = ss_pgarray_put32(p, oid);
+	if (n > 0) {
+		p = ss_pgarray_put32(p, (uint32_t)n);
+		p = ss_pgarray_put32(p, 1);
+	}
+	return p;
+}
+
+int ss_pgarray_text(const char *const *items, size_t n, uint8_t **out, size_t *out_len)
+{
+	size_t len = 20, i;
+	uint8_t *buf, *p;
+
+	for (i = 0; i < n; i++) {
+		size_t l = strlen(items[i]);
+
+		if (l > INT32_MAX || len + 4 + l > INT32_MAX)
+			return SS_ERR_BAD_REQUEST;
+		len += 4 + l;
+	}
+	buf = malloc(len);
+	if (buf == NULL)
+		return SS_ERR_NOMEM;
+	p = ss_pgarray_head(buf, n, 25 /* text */);
+	for (i = 0; i < n; i++) {
+		size_t l = strlen(items[i]);
+
+		p = ss_pgarray_put32(p, (uint32_t)l);
+		memcpy(p, items[i], l);
+		p += l;
+	}
+	*out = buf;
+	*out_len = (size_t)(p - buf);
+	return 0;
+}
+
+int ss_pgarray_int4(const int32_t *items, size_t n, uint8_t **out, size_t *out_len)
+{
+	uint8_t *buf, *p;
+	size_t i;
+
+	if (n > (INT32_MAX - 20) / 8)
+		return SS_ERR_BAD_REQUEST;
+	buf = malloc(20 + 8 * n);
+	if (buf == NULL)
+		return SS_ERR_NOMEM;
+	p = ss_pgarray_head(buf, n, 23 /* int4 */);
+	for (i = 0; i < n; i++) {
+		p = ss_pgarray_put32(p, 4);
+		p = ss_pgarray_put32(p, (uint32_t)items[i]);
+	}
+	*out = buf;
+	*out_len = (size_t)(p - buf);
+	return 0;
 }

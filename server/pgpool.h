@@ -16,6 +16,9 @@
 #ifndef SS_PGPOOL_H
 #define SS_PGPOOL_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <libpq-fe.h>
 #include <uv.h>
 
@@ -62,6 +65,14 @@ int ss_pgpool_query(struct ss_pgpool *pool, const char *sql, int nparams,
  * that many bytes (a bytea sent as is, not as hex text); -1: text. */
 int ss_pgpool_query_lengths(struct ss_pgpool *pool, const char *sql, int nparams,
 			    const char *const *params, const int *lengths, ss_pg_cb cb, void *arg);
+/*
+ * PostgreSQL's binary array format (array_send) of n strings (text[]) or
+ * n integers (integer[]), for a binary parameter: no quoting to add and no
+ * array literal for the server to parse, which matters for arrays of
+ * millions of ids.  0, or SS_ERR_NOMEM / SS_ERR_BAD_REQUEST (too large).
+ */
+int ss_pgarray_text(const char *const *items, size_t n, uint8_t **out, size_t *out_len);
+int ss_pgarray_int4(const int32_t *items, size_t n, uint8_t **out, size_t *out_len);
 /* The same with results in binary format (bytea as raw bytes, bigint as 8 bytes big-endian). */
 int ss_pgpool_query_binary(struct ss_pgpool *pool, const char *sql, int nparams,
 			   const char *const *params, ss_pg_cb cb, void *arg);

@@ -1046,7 +1046,6 @@ static void ss_read_next(void *arg, int err, PGresult *res)
 	case SS_ACT_OPEN:
 		if (i == 0) {
 			struct ss_population *pop;
-			char *sql = NULL;
 
 			if (strcmp(PQgetvalue(res, 0, 1), "open") != 0) {
 				char en[200], zh[200];
@@ -1073,22 +1072,15 @@ static void ss_read_next(void *arg, int err, PGresult *res)
 			}
 			pop = ss_population_build(PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4),
 						  PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6),
-						  PQgetvalue(res, 0, 7), PQgetvalue(res, 0, 8));
-			if (pop == NULL ||
-			    ss_sql_cat(&sql,
-				       "SELECT stratum, record_id FROM (%s) x WHERE excluded IS NULL "
-				       "AND stratum IS NOT NULL",
-				       pop->sql) != 0) {
-				ss_population_free(pop);
-				free(sql);
+						  PQgetvalue(res, 0, 7), PQgetvalue(res, 0, 8), 1);
+			if (pop == NULL) {
 				ss_act_fail(d, j, SS_ERR_INTERNAL, NULL, NULL, NULL);
 				return;
 			}
-			if (ss_pgpool_query(d->srv->pool, sql, pop->nparams,
+			if (ss_pgpool_query(d->srv->pool, pop->sql, pop->nparams,
 					    (const char *const *)pop->params, ss_read_next, j) != 0)
 				ss_act_fail(d, j, SS_ERR_DATABASE_UNAVAILABLE, NULL, NULL, NULL);
 			ss_population_free(pop);
-			free(sql);
 			return;
 		}
 		if (i == 1) {
@@ -1248,25 +1240,82 @@ static char *ss_copy_value(PGresult *res, int row, int col, size_t *len)
 	return s;
 }
 
-static int ss_id_cmp(const void *a, const void *b)
+/* A row of the population read: a version of a record, and its stratum
+ * (-1: not eligible in that version). */
+struct ss_vrow {
+	const char *id;
+	int32_t version;
+	int32_t stratum;
+};
+
+/* Ids in byte order (COLLATE "C"), and each id's versions latest first. */
+static int ss_vrow_cmp(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	const struct ss_vrow *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	if (c != 0)
+		return c;
+	return x->version > y->version ? -1 : x->version < y->version;
 }
 
-/* Puts ids in strictly increasing byte order: 0, or -1 for an id twice. */
-static int ss_ids_sort(const char **ids, size_t n)
+/*
+ * Keeps each record's latest version among the rows of the population read
+ * (ss_population_build with versions: record_id, version, stratum) and
+ * buckets the eligible ones by stratum, each bucket in id (byte) order:
+ * stratum i is ids[first[i] .. first[i + 1]).  The rows are sorted here
+ * unless they came in order already (a table filled in id order, read by
+ * one process): sorting millions of rows in PostgreSQL costs more than the
+ * scan.  0, SS_ERR_NOMEM, or SS_ERR_INTERNAL for a row the query cannot
+ * give (a stratum out of range, a version twice).
+ */
+static int ss_population_latest(PGresult *pop, size_t ns, const char **ids, size_t *first)
 {
-	size_t i;
+	size_t n = (size_t)PQntuples(pop), i, *fill;
+	struct ss_vrow *v = malloc((n + 1) * sizeof(*v));
+	int sorted = 1, rc = 0;
 
-	for (i = 1; i < n && strcmp(ids[i - 1], ids[i]) < 0; i++)
-		;
-	if (i >= n)
-		return 0;
-	qsort(ids, n, sizeof(*ids), ss_id_cmp);
-	for (i = 1; i < n; i++)
-		if (strcmp(ids[i - 1], ids[i]) == 0)
-			return -1;
-	return 0;
+	fill = calloc(ns + 1, sizeof(*fill));
+	if (v == NULL || fill == NULL) {
+		rc = SS_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		v[i].id = PQgetvalue(pop, (int)i, 0);
+		v[i].version = (int32_t)strtol(PQgetvalue(pop, (int)i, 1), NULL, 10);
+		v[i].stratum = PQgetisnull(pop, (int)i, 2)
+				       ? -1
+				       : (int32_t)strtol(PQgetvalue(pop, (int)i, 2), NULL, 10);
+		if (v[i].stratum < -1 || v[i].stratum >= (int32_t)ns) {
+			rc = SS_ERR_INTERNAL;
+			goto out;
+		}
+		if (sorted && i > 0 && ss_vrow_cmp(&v[i - 1], &v[i]) > 0)
+			sorted = 0;
+	}
+	if (!sorted)
+		qsort(v, n, sizeof(*v), ss_vrow_cmp);
+	memset(first, 0, (ns + 1) * sizeof(*first));
+	for (i = 0; i < n; i++) {
+		if (i > 0 && strcmp(v[i - 1].id, v[i].id) == 0) {
+			if (v[i - 1].version == v[i].version) {
+				rc = SS_ERR_INTERNAL;
+				goto out;
+			}
+			v[i].stratum = -1; /* an earlier version */
+		}
+		if (v[i].stratum >= 0)
+			first[v[i].stratum + 1]++;
+	}
+	for (i = 0; i < ns; i++)
+		first[i + 1] += first[i];
+	for (i = 0; i < n; i++)
+		if (v[i].stratum >= 0)
+			ids[first[v[i].stratum] + fill[v[i].stratum]++] = v[i].id;
+out:
+	free(v);
+	free(fill);
+	return rc;
 }
 
 static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
@@ -1285,7 +1334,7 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 	struct ss_rec_witness *rw = calloc(nw + 1, sizeof(*rw));
 	struct ss_record rec;
 	struct ss_buf wl = {0};
-	size_t *first = NULL, *fill = NULL;
+	size_t *first = NULL;
 	int rc = SS_ERR_NOMEM;
 
 	memset(&rec, 0, sizeof(rec));
@@ -1303,36 +1352,13 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 	    rs == NULL || rw == NULL || j->snap_names == NULL || j->snap_data == NULL ||
 	    j->snap_digests == NULL)
 		goto out;
-	/* Each row with its stratum: bucket them, keeping their order within
-	 * each stratum; a stratum is then put in id (byte) order unless the
-	 * rows came in it already (the as-of query sorts by id to find each
-	 * record's latest version, and a second sort by PostgreSQL would cost
-	 * seconds on millions of rows). */
 	first = calloc(ns + 1, sizeof(*first));
-	fill = calloc(ns + 1, sizeof(*fill));
-	if (first == NULL || fill == NULL)
+	if (first == NULL)
 		goto out;
-	for (i = 0; i < npop; i++) {
-		size_t st = strtoul(PQgetvalue(pop, (int)i, 0), NULL, 10);
-
-		if (st >= ns) {
-			rc = SS_ERR_INTERNAL;
-			goto out;
-		}
-		first[st + 1]++;
-	}
-	for (i = 0; i < ns; i++)
-		first[i + 1] += first[i];
-	for (i = 0; i < npop; i++) {
-		size_t st = strtoul(PQgetvalue(pop, (int)i, 0), NULL, 10);
-
-		ids[first[st] + fill[st]++] = PQgetvalue(pop, (int)i, 1);
-	}
-	for (i = 0; i < ns; i++)
-		if (ss_ids_sort(ids + first[i], first[i + 1] - first[i]) != 0) {
-			rc = SS_ERR_INTERNAL; /* an id twice: the as-of query is wrong */
-			goto out;
-		}
+	rc = ss_population_latest(pop, ns, ids, first);
+	if (rc != 0)
+		goto out;
+	rc = SS_ERR_NOMEM;
 	for (i = 0; i < npool; i++) {
 		pl[i].id = PQgetvalue(pool, (int)i, 0);
 		pl[i].expert = PQgetvalue(pool, (int)i, 1)[0] == 't';
@@ -1427,7 +1453,6 @@ out:
 	json_object_put(ins);
 	json_object_put(wit);
 	free(first);
-	free(fill);
 	free(ids);
 	free(pl);
 	free(cf);

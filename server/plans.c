@@ -566,14 +566,16 @@ void ss_population_free(struct ss_population *p)
  */
 struct ss_population *ss_population_build(const char *directory, const char *jurisdiction,
 					  const char *draw_date, const char *strata_json,
-					  const char *annual_cap, const char *exclusions_json)
+					  const char *annual_cap, const char *exclusions_json,
+					  int versions)
 {
 	const struct ss_dirschema *s = ss_dirschema_find(directory);
 	struct ss_population *p;
 	json_object *strata = json_tokener_parse(strata_json);
 	json_object *excl = json_tokener_parse(exclusions_json);
 	json_object *ids = json_object_new_array();
-	char prefix[8], asof[40], year[8], *cols = NULL;
+	char prefix[8], asof[40], year[8], *cols = NULL, *stratum = NULL;
+	const char *active = strcmp(directory, "project") == 0 ? "under_construction" : "active";
 	int32_t day;
 	size_t i;
 	int rc = 0;
@@ -623,6 +625,24 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 			}
 		}
 	}
+	/* The first stratum whose filter the row matches. */
+	rc = rc != 0 ? rc : ss_sql_cat(&stratum, "CASE");
+	for (i = 0; rc == 0 && i < json_object_array_length(strata); i++) {
+		json_object *filter;
+
+		if (!json_object_object_get_ex(json_object_array_get_idx(strata, i), "filter", &filter)) {
+			rc = SS_ERR_INTERNAL;
+			break;
+		}
+		rc = ss_sql_cat(&stratum, " WHEN ");
+		if (rc == 0)
+			rc = ss_plandoc_filter_sql(s, json_object_to_json_string(filter), &stratum,
+						   &p->params, &p->nparams);
+		if (rc == 0)
+			rc = ss_sql_cat(&stratum, " THEN %zu", i);
+	}
+	if (rc == 0)
+		rc = ss_sql_cat(&stratum, " END");
 	if (rc == 0)
 		/* The objects at the cap, as a hashed subplan tested per row: a join
 		 * is at the mercy of the planner's estimate for a task_list that
@@ -631,39 +651,37 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 				"WITH capped AS MATERIALIZED (SELECT l.object_id FROM task_list l "
 				"WHERE l.directory = '%s' AND l.draw_year = $3::integer "
 				"AND NOT EXISTS (SELECT 1 FROM task_voids v WHERE v.task_id = l.task_id) "
-				"GROUP BY l.object_id HAVING count(*) >= $4::integer), "
-				"base AS (SELECT DISTINCT ON (record_id COLLATE \"C\") record_id, status, "
-				"division_code%s FROM %s_versions "
+				"GROUP BY l.object_id HAVING count(*) >= $4::integer) ",
+				s->name);
+	if (rc == 0 && versions)
+		/* Every version that may be a record's latest as of the date and
+		 * matter: those inside the jurisdiction, and any later than the
+		 * first (it may have moved the record out).  The caller keeps
+		 * each record's latest version (sorting millions of rows here
+		 * costs more than the scan). */
+		rc = ss_sql_cat(&p->sql,
+				"SELECT record_id, version, CASE WHEN division_code LIKE $2 "
+				"AND status = '%s' AND record_id NOT IN (SELECT object_id FROM capped) "
+				"AND NOT $5::jsonb ? record_id THEN %s END AS stratum FROM %s_versions "
 				"WHERE changed_at < least($1::timestamptz, now()) "
-				"ORDER BY record_id COLLATE \"C\", version DESC), "
-				"scoped AS (SELECT b.*, CASE",
-				s->name, cols ? cols : "", s->table);
-	for (i = 0; rc == 0 && i < json_object_array_length(strata); i++) {
-		json_object *filter;
-
-		if (!json_object_object_get_ex(json_object_array_get_idx(strata, i), "filter", &filter)) {
-			rc = SS_ERR_INTERNAL;
-			break;
-		}
-		rc = ss_sql_cat(&p->sql, " WHEN ");
-		if (rc == 0)
-			rc = ss_plandoc_filter_sql(s, json_object_to_json_string(filter), &p->sql,
-						   &p->params, &p->nparams);
-		if (rc == 0)
-			rc = ss_sql_cat(&p->sql, " THEN %zu", i);
-	}
-	if (rc == 0)
+				"AND (division_code LIKE $2 OR version > 1)",
+				active, stratum, s->table);
+	else if (rc == 0)
 		rc = ss_sql_cat(
 			&p->sql,
-			" END AS stratum FROM base b WHERE b.division_code LIKE $2) "
-			"SELECT s.stratum, s.record_id, CASE "
-			"WHEN s.status <> '%s' THEN 'inactive' "
-			"WHEN s.record_id IN (SELECT object_id FROM capped) THEN 'annual_cap' "
-			"WHEN $5::jsonb ? s.record_id THEN 'plan_rule' END AS excluded "
-			"FROM scoped s",
-			strcmp(directory, "project") == 0 ? "under_construction" : "active");
+			", base AS (SELECT DISTINCT ON (record_id COLLATE \"C\") record_id, status, "
+			"division_code%s FROM %s_versions "
+			"WHERE changed_at < least($1::timestamptz, now()) "
+			"ORDER BY record_id COLLATE \"C\", version DESC) "
+			"SELECT %s AS stratum, b.record_id, CASE "
+			"WHEN b.status <> '%s' THEN 'inactive' "
+			"WHEN b.record_id IN (SELECT object_id FROM capped) THEN 'annual_cap' "
+			"WHEN $5::jsonb ? b.record_id THEN 'plan_rule' END AS excluded "
+			"FROM base b WHERE b.division_code LIKE $2",
+			cols ? cols : "", s->table, stratum, active);
 out:
 	free(cols);
+	free(stratum);
 	json_object_put(strata);
 	json_object_put(excl);
 	json_object_put(ids);
@@ -807,7 +825,7 @@ static void ss_preview_task_got(void *arg, int err, PGresult *res)
 	pv->as_of = strdup(PQgetvalue(res, 0, 2));
 	pv->cap = (uint32_t)strtoul(PQgetvalue(res, 0, 4), NULL, 10);
 	pop = ss_population_build(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
-				  PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5));
+				  PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5), 0);
 	if (pop == NULL || pv->strata == NULL || pv->as_of == NULL ||
 	    ss_sql_cat(&sql, "SELECT stratum, excluded, count(*) FROM (%s) x GROUP BY 1, 2",
 		       pop->sql) != 0) {

@@ -178,7 +178,10 @@ void ss_handle_stats_query(struct ss_request *req);
  * The eligible population of a task (docs/plans.md §5), as one SELECT with
  * its parameters: columns stratum (0-based; NULL in none), record_id,
  * excluded (NULL, 'inactive', 'annual_cap' or 'plan_rule').  Built from the
- * row of ss_task_population_sql (parameter $1: the task id).
+ * row of ss_task_population_sql (parameter $1: the task id).  With
+ * `versions`, the rows are instead versions, unordered: record_id, version,
+ * stratum (NULL unless eligible in it); each record's latest version among
+ * them is its state as of the draw date.
  */
 struct ss_population {
 	char *sql;
@@ -188,7 +191,8 @@ struct ss_population {
 extern const char *const ss_task_population_sql;
 struct ss_population *ss_population_build(const char *directory, const char *jurisdiction,
 					  const char *draw_date, const char *strata_json,
-					  const char *annual_cap, const char *exclusions_json);
+					  const char *annual_cap, const char *exclusions_json,
+					  int versions);
 void ss_population_free(struct ss_population *p);
 /* How many to draw from a stratum (a task document's strata[i]) of `eligible`
  * objects, docs/plans.md §5; *shortfall: a count above the population. */

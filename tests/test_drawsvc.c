@@ -525,7 +525,7 @@ static void tampering_is_reported(void **state)
  * thread in one pass), read as versions and reduced to each record's latest
  * as of the draw date in the server: a record moved out of the district,
  * one moved in and one closed since the import are where they now are.
- * District 110106 (丰台区), which no other test uses. */
+ * District 110109 (门头沟区), which no other test uses. */
 static void large_population_as_of_the_draw(void **state)
 {
 	char moved_out[19], closed[19], moved_in[19], cmd[1024], q[512];
@@ -534,72 +534,72 @@ static void large_population_as_of_the_draw(void **state)
 
 	(void)state;
 	fixture();
-	cli_ok("city-admin", "department set ft-zjj --name 丰台区住房和城乡建设局 --jurisdiction 110106 "
+	cli_ok("city-admin", "department set mtg-zjj --name 门头沟区住房和城乡建设局 --jurisdiction 110109 "
 			     "--parent city-zjj --reason 'set up'");
-	f = fopen(srv_path("ft.csv"), "w");
+	f = fopen(srv_path("mtg.csv"), "w");
 	assert_non_null(f);
 	fputs("credit_code,name,division_code,risk_level,credit_class,status\n", f);
 	for (i = 1; i <= 60000; i++) {
 		char code[19];
 
-		snprintf(code, sizeof(code), "91110106F%08u", i);
+		snprintf(code, sizeof(code), "91110109G%08u", i);
 		code[17] = ss_uscc_check_char(code);
 		code[18] = '\0';
-		fprintf(f, "%s,丰台企业%u,110106,low,B,active\n", code, i);
+		fprintf(f, "%s,门头沟企业%u,110109,low,B,active\n", code, i);
 	}
-	snprintf(moved_in, sizeof(moved_in), "91110107F%08u", 1u);
+	snprintf(moved_in, sizeof(moved_in), "91110111G%08u", 1u);
 	moved_in[17] = ss_uscc_check_char(moved_in);
 	moved_in[18] = '\0';
-	fprintf(f, "%s,石景山企业,110107,low,B,active\n", moved_in);
+	fprintf(f, "%s,房山企业,110111,low,B,active\n", moved_in);
 	fclose(f);
-	cli_ok("city-admin", "entity import %s --reason 'Fengtai list'", srv_path("ft.csv"));
-	snprintf(moved_out, sizeof(moved_out), "91110106F%08u", 7u);
+	cli_ok("city-admin", "entity import %s --reason 'Mentougou list'", srv_path("mtg.csv"));
+	snprintf(moved_out, sizeof(moved_out), "91110109G%08u", 7u);
 	moved_out[17] = ss_uscc_check_char(moved_out);
 	moved_out[18] = '\0';
-	snprintf(closed, sizeof(closed), "91110106F%08u", 30000u);
+	snprintf(closed, sizeof(closed), "91110109G%08u", 30000u);
 	closed[17] = ss_uscc_check_char(closed);
 	closed[18] = '\0';
-	cli_ok("city-admin", "entity set %s division_code=110107 --reason moved", moved_out);
+	cli_ok("city-admin", "entity set %s division_code=110111 --reason moved", moved_out);
 	cli_ok("city-admin", "entity set %s status=deregistered --reason closed", closed);
-	cli_ok("city-admin", "entity set %s division_code=110106 --reason moved", moved_in);
-	write_file("ft-plan.json",
-		   "{\"kind\":\"annual\",\"department\":\"ft-zjj\",\"year\":@YEAR,\"name\":\"丰台区年度计划\","
+	cli_ok("city-admin", "entity set %s division_code=110109 --reason moved", moved_in);
+	write_file("mtg-plan.json",
+		   "{\"kind\":\"annual\",\"department\":\"mtg-zjj\",\"year\":@YEAR,\"name\":\"门头沟区年度计划\","
 		   "\"basis\":\"《建筑法》\",\"signoff\":{\"section_head\":\"甲\",\"leader\":\"乙\"},"
 		   "\"rows\":[{\"task_name\":\"施工许可\",\"items\":[\"IT-D1\"],\"directory\":\"entity\","
 		   "\"ratio\":0.1}]}");
-	cli_ok("city-legal", "plan put AP-FT-2026 %s --reason 'annual plan'", srv_path("ft-plan.json"));
-	cli_ok("city-legal", "plan submit AP-FT-2026 --version 1 --reason filing");
-	cli_ok("city-legal", "plan approve AP-FT-2026 --version 1 --reason ok");
-	cli_ok("city-legal", "plan publish AP-FT-2026 --version 1 --reason publish");
-	write_file("T-FT-1.json",
-		   "{\"plan_id\":\"AP-FT-2026\",\"name\":\"全区\",\"directory\":\"entity\","
-		   "\"executing_unit\":\"ft-zjj\",\"draw_date\":\"@TODAY\","
+	cli_ok("city-legal", "plan put AP-MTG-2026 %s --reason 'annual plan'", srv_path("mtg-plan.json"));
+	cli_ok("city-legal", "plan submit AP-MTG-2026 --version 1 --reason filing");
+	cli_ok("city-legal", "plan approve AP-MTG-2026 --version 1 --reason ok");
+	cli_ok("city-legal", "plan publish AP-MTG-2026 --version 1 --reason publish");
+	write_file("T-MTG-1.json",
+		   "{\"plan_id\":\"AP-MTG-2026\",\"name\":\"全区\",\"directory\":\"entity\","
+		   "\"executing_unit\":\"mtg-zjj\",\"draw_date\":\"@TODAY\","
 		   "\"window\":{\"start\":\"@TODAY\",\"end\":\"@END\"},\"items\":[\"IT-D1\"],"
 		   "\"strata\":[{\"name\":\"全部\",\"count\":50}],"
 		   "\"inspectors\":{\"categories\":[\"建筑市场\"]}}");
-	cli_ok("city-legal", "task put T-FT-1 %s --reason 'set up'", srv_path("T-FT-1.json"));
-	cli_ok("city-legal", "draw open T-FT-1");
-	cli_ok("city-legal", "draw waive T-FT-1 --reason 'no witness in this test'");
-	cli_ok("city-legal", "--json draw run T-FT-1");
+	cli_ok("city-legal", "task put T-MTG-1 %s --reason 'set up'", srv_path("T-MTG-1.json"));
+	cli_ok("city-legal", "draw open T-MTG-1");
+	cli_ok("city-legal", "draw waive T-MTG-1 --reason 'no witness in this test'");
+	cli_ok("city-legal", "--json draw run T-MTG-1");
 	assert_out("\"drawn\":50");
 	/* 60,000 - the one moved out - the one closed + the one moved in. */
 	assert_db("SELECT length(data) - length(replace(data, E'\\n', '')) - 1 FROM draw_snapshots "
-		  "WHERE task_id = 'T-FT-1' AND part = 'stratum'",
+		  "WHERE task_id = 'T-MTG-1' AND part = 'stratum'",
 		  "59999");
 	assert_db("SELECT length(data) > 1048576 FROM draw_snapshots "
-		  "WHERE task_id = 'T-FT-1' AND part = 'stratum'",
+		  "WHERE task_id = 'T-MTG-1' AND part = 'stratum'",
 		  "t");
 	snprintf(q, sizeof(q),
 		 "SELECT concat_ws('|', position(E'\\n%s\\n' IN data) > 0, "
 		 "position(E'\\n%s\\n' IN data) > 0, position(E'\\n%s\\n' IN data) > 0) "
 		 "FROM draw_snapshots "
-		 "WHERE task_id = 'T-FT-1' AND part = 'stratum'",
+		 "WHERE task_id = 'T-MTG-1' AND part = 'stratum'",
 		 moved_in, moved_out, closed);
 	assert_db(q, "t|f|f");
 	/* The auditor recomputes the draw from that snapshot. */
-	cli_ok("city-auditor", "draw receipt T-FT-1 -o %s", srv_path("ft.receipt"));
+	cli_ok("city-auditor", "draw receipt T-MTG-1 -o %s", srv_path("mtg.receipt"));
 	snprintf(cmd, sizeof(cmd), "%s/shuangsui-verify receipt %s --key %s > %s 2>&1",
-		 SS_TEST_BIN_DIR, srv_path("ft.receipt"), th_pki("draw.key.pub"), srv_path("vft.out"));
+		 SS_TEST_BIN_DIR, srv_path("mtg.receipt"), th_pki("draw.key.pub"), srv_path("vmtg.out"));
 	assert_int_equal(th_run(cmd), 0);
 }
 

@@ -108,6 +108,13 @@ INI
 "$repo/deploy/register-principals.sh" --manifest "$var/pki/principals.tsv" \
 	--server-bin "$bin/shuangsuid" -- --config "$var/shuangsuid.ini"
 
+# A new database has a new, empty draw log: the checkpoints the demo's
+# clients kept of an earlier database's log would (rightly) make them
+# refuse this server as a rewritten log.
+if [ "$("$repo/deploy/pg.sh" psql -At -c 'SELECT count(*) FROM log_leaves')" = 0 ]; then
+	rm -f "$var"/clients/*/checkpoint "$var"/clients/*/checkpoint.key
+fi
+
 # One client configuration per office and role, as each office would have.
 while IFS=$'\t' read -r id _office _role _jur _fp cert; do
 	[ -n "$id" ] || continue

@@ -1374,8 +1374,9 @@ static int ss_snapshot_digest(const uint8_t *data, size_t len, uint8_t digest[32
 
 /*
  * Keeps each record's latest version among the rows of the population read
- * (ss_population_build with versions: record_id, version, stratum) and
- * buckets the eligible ones by stratum, each bucket in id (byte) order:
+ * (ss_population_build with versions: record_id, version, stratum), drops
+ * the records a row of version 0 excludes, and buckets the eligible ones
+ * by stratum, each bucket in id (byte) order:
  * stratum i is ids[first[i] .. first[i + 1]).  The rows are sorted here
  * (ss_vrow_sort): sorting millions of rows in PostgreSQL costs more than
  * the scan.  0, SS_ERR_NOMEM, or SS_ERR_INTERNAL for a row the query cannot
@@ -1383,7 +1384,7 @@ static int ss_snapshot_digest(const uint8_t *data, size_t len, uint8_t digest[32
  */
 static int ss_population_latest(PGresult *pop, size_t ns, const char **ids, size_t *first)
 {
-	size_t n = (size_t)PQntuples(pop), i, *fill;
+	size_t n = (size_t)PQntuples(pop), i, k, end, *fill;
 	struct ss_vrow *v = malloc((n + 1) * sizeof(*v));
 	int rc = 0;
 
@@ -1408,14 +1409,18 @@ static int ss_population_latest(PGresult *pop, size_t ns, const char **ids, size
 		goto out;
 	}
 	memset(first, 0, (ns + 1) * sizeof(*first));
-	for (i = 0; i < n; i++) {
-		if (i > 0 && strcmp(v[i - 1].id, v[i].id) == 0) {
-			if (v[i - 1].version == v[i].version) {
+	for (i = 0; i < n; i = end) {
+		/* The rows of one id: its latest version first, exclusions
+		 * (version 0) last. */
+		for (end = i + 1; end < n && strcmp(v[i].id, v[end].id) == 0; end++)
+			if (v[end - 1].version == v[end].version && v[end].version != 0) {
 				rc = SS_ERR_INTERNAL;
 				goto out;
 			}
-			v[i].stratum = -1; /* an earlier version */
-		}
+		for (k = i + 1; k < end; k++)
+			v[k].stratum = -1; /* an earlier version, or an exclusion */
+		if (v[i].version == 0 || v[end - 1].version == 0)
+			v[i].stratum = -1; /* excluded, or no record at all */
 		if (v[i].stratum >= 0)
 			first[v[i].stratum + 1]++;
 	}

@@ -656,15 +656,19 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 	if (rc == 0 && versions)
 		/* Every version that may be a record's latest as of the date and
 		 * matter: those inside the jurisdiction, and any later than the
-		 * first (it may have moved the record out).  The caller keeps
-		 * each record's latest version (sorting millions of rows here
-		 * costs more than the scan). */
+		 * first (it may have moved the record out); then one row of
+		 * version 0 for each object excluded by the annual cap or a plan
+		 * rule.  The caller keeps each record's latest version unless a
+		 * version 0 row names it: sorting millions of rows here, or
+		 * testing each against the excluded set, costs more than the
+		 * scan. */
 		rc = ss_sql_cat(&p->sql,
 				"SELECT record_id, version, CASE WHEN division_code LIKE $2 "
-				"AND status = '%s' AND record_id NOT IN (SELECT object_id FROM capped) "
-				"AND NOT $5::jsonb ? record_id THEN %s END AS stratum FROM %s_versions "
+				"AND status = '%s' THEN %s END AS stratum FROM %s_versions "
 				"WHERE changed_at < least($1::timestamptz, now()) "
-				"AND (division_code LIKE $2 OR version > 1)",
+				"AND (division_code LIKE $2 OR version > 1) "
+				"UNION ALL SELECT object_id, 0, NULL FROM capped "
+				"UNION ALL SELECT jsonb_array_elements_text($5::jsonb), 0, NULL",
 				active, stratum, s->table);
 	else if (rc == 0)
 		rc = ss_sql_cat(

@@ -180,8 +180,9 @@ void ss_handle_stats_query(struct ss_request *req);
  * excluded (NULL, 'inactive', 'annual_cap' or 'plan_rule').  Built from the
  * row of ss_task_population_sql (parameter $1: the task id).  With
  * `versions`, the rows are instead versions, unordered: record_id, version,
- * stratum (NULL unless eligible in it); each record's latest version among
- * them is its state as of the draw date.
+ * stratum (NULL unless active in the jurisdiction and in a stratum); each
+ * record's latest version among them is its state as of the draw date,
+ * and rows of version 0 name the objects excluded (annual cap, plan rule).
  */
 struct ss_population {
 	char *sql;

@@ -301,6 +301,7 @@ static void preview_strata_and_cap(void **state)
 		"\"strata\":[{\"name\":\"投诉多\",\"filter\":{\"complaint_count\":{\"min\":7},"
 		"\"industry\":[\"计划测试\"]},\"count\":1}],"
 		"\"inspectors\":{\"categories\":[\"建筑市场\"]}}";
+	char e3[19], e10[19], q[512];
 	int k;
 
 	fixture(state);
@@ -330,6 +331,19 @@ static void preview_strata_and_cap(void **state)
 	assert_out("{\"index\":2,\"name\":\"其他\",\"matched\":6,"
 				    "\"excluded_inactive\":1,\"excluded_cap\":0,\"excluded_plan\":1,"
 				    "\"eligible\":4,\"to_draw\":2,\"shortfall\":0}");
+	/* The draw freezes the same populations: 2, 2 and 4 ids, neither E3
+	 * (at the cap) nor E10 (the plan's exclusion) among them. */
+	uscc(e3, "110101", 3);
+	uscc(e10, "110101", 10);
+	cli_ok("district-a-operator", "draw open T-DC-1");
+	assert_db("SELECT string_agg((length(data) - length(replace(data, E'\\n', '')) - 1)::text, ',' "
+		  "ORDER BY ordinal) FROM draw_snapshots WHERE task_id = 'T-DC-1' AND part = 'stratum'",
+		  "2,2,4");
+	snprintf(q, sizeof(q),
+		 "SELECT count(*) FROM draw_snapshots WHERE task_id = 'T-DC-1' "
+		 "AND (position(E'\\n%s\\n' IN data) > 0 OR position(E'\\n%s\\n' IN data) > 0)",
+		 e3, e10);
+	assert_db(q, "0");
 }
 
 int main(void)

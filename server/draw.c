@@ -2103,17 +2103,80 @@ static void ss_receipt_send(struct ss_request *req, struct ss_drawsvc *d)
  * waiver and draw leaves in leaf order, with the draw's checkpoint. */
 static void ss_receipt_got(void *arg, int err, PGresult *res);
 
+/* A receipt being encoded on a worker thread: a receipt of a large draw
+ * is over 100 MB, about a second of work the loop must not wait for. */
+struct ss_receipt_job {
+	uv_work_t work;
+	struct ss_request *req;
+	PGresult *snaps; /* the leaves stay in req->work */
+	struct ss_receipt r;
+	struct ss_signed *wit;
+	struct ss_blob *pops;
+	uint8_t (*proof)[32];
+	uint8_t *out;
+	size_t out_len;
+	uint8_t sha[32];
+	int rc;
+};
+
+static void ss_receipt_job_free(struct ss_receipt_job *rj)
+{
+	PQclear(rj->snaps);
+	free(rj->wit);
+	free(rj->pops);
+	free(rj->proof);
+	free(rj->out);
+	free(rj);
+}
+
+static void ss_receipt_work(uv_work_t *w)
+{
+	struct ss_receipt_job *rj = w->data;
+	unsigned int n = 0;
+
+	rj->rc = ss_receipt_encode(&rj->r, &rj->out, &rj->out_len);
+	if (rj->rc == 0 &&
+	    (EVP_Digest(rj->out, rj->out_len, rj->sha, &n, EVP_sha256(), NULL) != 1 || n != 32))
+		rj->rc = SS_ERR_INTERNAL;
+}
+
+/* Keeps the receipt built as the one served (in pieces) and sends the first. */
+static void ss_receipt_worked(uv_work_t *w, int status)
+{
+	struct ss_receipt_job *rj = w->data;
+	struct ss_request *req = rj->req;
+	struct ss_drawsvc *d = req->conn->srv->draws;
+	char *task = strdup(req->env->receipt_get->task_id);
+
+	if (status != 0 || rj->rc != 0 || task == NULL) {
+		free(task);
+		ss_request_fail(req, status != 0 ? SS_ERR_INTERNAL : rj->rc != 0 ? rj->rc : SS_ERR_NOMEM,
+				NULL, NULL, NULL);
+		ss_receipt_job_free(rj);
+		return;
+	}
+	free(d->rc_task);
+	free(d->rc_data);
+	d->rc_task = task;
+	d->rc_data = rj->out;
+	d->rc_len = rj->out_len;
+	memcpy(d->rc_sha, rj->sha, 32);
+	rj->out = NULL;
+	ss_receipt_job_free(rj);
+	ss_receipt_send(req, d);
+}
+
 static void ss_receipt_snaps(void *arg, int err, PGresult *res)
 {
 	struct ss_request *req = arg;
 	struct ss_drawsvc *d = req->conn->srv->draws;
 	PGresult *leaves = req->work;
+	struct ss_receipt_job *rj;
 	struct ss_receipt r;
 	struct ss_signed *wit = NULL;
 	struct ss_blob *pops = NULL;
 	uint8_t (*proof)[32] = NULL;
-	uint8_t *out = NULL;
-	size_t out_len = 0, i, nl = (size_t)PQntuples(leaves), proof_len = 0;
+	size_t i, nl = (size_t)PQntuples(leaves), proof_len = 0;
 	int rc = 0;
 
 	if (err != 0) {
@@ -2207,26 +2270,28 @@ static void ss_receipt_snaps(void *arg, int err, PGresult *res)
 				"the task has not been drawn", "该任务尚未抽取");
 		return;
 	}
-	if (rc == 0)
-		rc = ss_receipt_encode(&r, &out, &out_len);
-	free(wit);
-	free(pops);
-	free(proof);
-	if (rc != 0) {
-		ss_request_fail(req, rc, NULL, NULL, NULL);
+	rj = rc == 0 ? calloc(1, sizeof(*rj)) : NULL;
+	if (rj == NULL) {
+		free(wit);
+		free(pops);
+		free(proof);
+		ss_request_fail(req, rc != 0 ? rc : SS_ERR_NOMEM, NULL, NULL, NULL);
 		return;
 	}
-	free(d->rc_task);
-	free(d->rc_data);
-	d->rc_task = strdup(req->env->receipt_get->task_id);
-	d->rc_data = out;
-	d->rc_len = out_len;
-	crypto_hash_sha256(d->rc_sha, out, out_len);
-	if (d->rc_task == NULL) {
-		ss_request_fail(req, SS_ERR_NOMEM, NULL, NULL, NULL);
-		return;
+	/* The records, snapshots and checkpoint point into the two results,
+	 * which live until the receipt is built. */
+	ss_pg_keep(res);
+	rj->snaps = res;
+	rj->req = req;
+	rj->r = r;
+	rj->wit = wit;
+	rj->pops = pops;
+	rj->proof = proof;
+	rj->work.data = rj;
+	if (uv_queue_work(req->conn->srv->loop, &rj->work, ss_receipt_work, ss_receipt_worked) != 0) {
+		ss_receipt_job_free(rj);
+		ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
 	}
-	ss_receipt_send(req, d);
 }
 
 static void ss_receipt_free_work(void *p)

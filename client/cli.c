@@ -226,11 +226,13 @@ static void cli_save_key(const char *checkpoint_path, const uint8_t pk[SS_SIG_PU
 /*
  * Walks the leaves from..to-1 for key-rotation records (small: larger leaves
  * are skipped unread), each of which must be signed by the key it replaces
- * and the new one; *next receives the key current at the end.  0, or -1 if
- * the leaves cannot be read or a rotation does not verify.
+ * and the new one, and be included in the tree of `to` leaves whose hash is
+ * root (the checkpoint about to be accepted); *next receives the key
+ * current at the end.  0, or -1 if the leaves cannot be read or a rotation
+ * does not verify.
  */
 static int cli_follow_rotations(struct cli *cli, struct cli_session *s, uint64_t from, uint64_t to,
-				const uint8_t pk[SS_SIG_PUBLIC_KEY_LEN],
+				const uint8_t root[32], const uint8_t pk[SS_SIG_PUBLIC_KEY_LEN],
 				uint8_t next[SS_SIG_PUBLIC_KEY_LEN])
 {
 	uint8_t cur[SS_SIG_PUBLIC_KEY_LEN];
@@ -244,6 +246,7 @@ static int cli_follow_rotations(struct cli *cli, struct cli_session *s, uint64_t
 		size_t i;
 
 		g.from = from;
+		g.proof_size = to;
 		env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_LOG_LEAVES_GET;
 		env.log_leaves_get = &g;
 		if (cli_session_call(s, &env, &reply) != 0 ||
@@ -263,9 +266,21 @@ static int cli_follow_rotations(struct cli *cli, struct cli_session *s, uint64_t
 			}
 			if (l->record_offset == 0 && l->record.len == l->record_total &&
 			    ss_record_peek_type(l->record.data, l->record.len) == SS_REC_KEY_ROTATION) {
-				uint8_t nk[SS_SIG_PUBLIC_KEY_LEN];
+				uint8_t nk[SS_SIG_PUBLIC_KEY_LEN], leaf[32];
+				uint8_t proof[SS_MERKLE_MAX_PROOF][SS_MERKLE_HASH_LEN];
+				size_t k, np = l->n_inclusion;
 
-				if (ss_record_verify_rotation(cur, l->record.data, l->record.len,
+				for (k = 0; k < np && k < SS_MERKLE_MAX_PROOF; k++) {
+					if (l->inclusion[k].len != SS_MERKLE_HASH_LEN)
+						break;
+					memcpy(proof[k], l->inclusion[k].data, SS_MERKLE_HASH_LEN);
+				}
+				ss_merkle_leaf_hash(l->record.data, l->record.len, leaf);
+				if (k != np ||
+				    ss_merkle_verify_inclusion(l->index, to, leaf,
+							       (const uint8_t(*)[SS_MERKLE_HASH_LEN])proof,
+							       np, root) != 0 ||
+				    ss_record_verify_rotation(cur, l->record.data, l->record.len,
 							      l->signature.data, l->signature.len,
 							      nk) != 0) {
 					shuangsui__v1__envelope__free_unpacked(reply, NULL);
@@ -297,6 +312,7 @@ static int cli_log_check(struct cli *cli, struct cli_session *s)
 	struct ss_note *note = NULL;
 	struct ss_checkpoint cp;
 	struct ss_blob oldb, newb, proofb;
+	uint8_t new_root[32];
 	char *path = cli_checkpoint_path(cli), *tmp = NULL;
 	size_t old_len = 0, proof_len = 0, i;
 	const Shuangsui__V1__LogCheckpointReply *r;
@@ -357,6 +373,7 @@ static int cli_log_check(struct cli *cli, struct cli_session *s)
 		}
 		/* Nothing held yet: the checkpoint against itself checks its signature. */
 		new_size = ncp.size;
+		memcpy(new_root, ncp.root, sizeof(new_root));
 		rc = i == r->n_consistency
 			     ? ss_consistency_encode(note != NULL ? g.known_size : ncp.size, ncp.size,
 						     (const uint8_t(*)[32])hashes, i, &proof, &proof_len)
@@ -380,7 +397,7 @@ static int cli_log_check(struct cli *cli, struct cli_session *s)
 		 * each signed by the key it replaces. */
 		uint8_t next[SS_SIG_PUBLIC_KEY_LEN];
 
-		if (cli_follow_rotations(cli, s, g.known_size, new_size, pk, next) == 0 &&
+		if (cli_follow_rotations(cli, s, g.known_size, new_size, new_root, pk, next) == 0 &&
 		    memcmp(next, pk, sizeof(next)) != 0) {
 			memset(&res, 0, sizeof(res));
 			check = note != NULL ? ss_audit_consistency(&oldb, &newb, pk, next,

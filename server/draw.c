@@ -2404,6 +2404,9 @@ static void ss_leaves_got(void *arg, int err, PGresult *res)
 	Shuangsui__V1__LogLeavesReply r = SHUANGSUI__V1__LOG_LEAVES_REPLY__INIT;
 	Shuangsui__V1__LogLeaf *ls, **ptrs;
 	size_t room = req->conn->srv->cfg->max_frame_size - 512, used = 0;
+	uint64_t proof_size = req->env->log_leaves_get->proof_size;
+	ProtobufCBinaryData *bins = NULL;
+	uint8_t (*hashes)[32] = NULL;
 	int i, n = err == 0 ? PQntuples(res) : 0;
 
 	if (err != 0) {
@@ -2412,9 +2415,18 @@ static void ss_leaves_got(void *arg, int err, PGresult *res)
 	}
 	ls = calloc((size_t)n + 1, sizeof(*ls));
 	ptrs = calloc((size_t)n + 1, sizeof(*ptrs));
-	if (ls == NULL || ptrs == NULL) {
+	/* Room for a proof with every leaf (at most 64 hashes, 34 bytes each on the wire). */
+	if (proof_size > 0)
+		room -= SS_MERKLE_MAX_PROOF * 34;
+	if (proof_size > 0) {
+		bins = calloc(((size_t)n + 1) * SS_MERKLE_MAX_PROOF, sizeof(*bins));
+		hashes = malloc(((size_t)n + 1) * SS_MERKLE_MAX_PROOF * sizeof(*hashes));
+	}
+	if (ls == NULL || ptrs == NULL || (proof_size > 0 && (bins == NULL || hashes == NULL))) {
 		free(ls);
 		free(ptrs);
+		free(bins);
+		free(hashes);
 		ss_request_fail(req, SS_ERR_NOMEM, NULL, NULL, NULL);
 		return;
 	}
@@ -2428,7 +2440,8 @@ static void ss_leaves_got(void *arg, int err, PGresult *res)
 		/* A record larger than a frame travels in pieces: from the offset asked. */
 		if (i == 0)
 			off = req->env->log_leaves_get->offset < len ? req->env->log_leaves_get->offset : len;
-		if (i > 0 && used + (len - off) + 128 > room)
+		if (i > 0 && used + (len - off) + 128 + (proof_size > 0 ? SS_MERKLE_MAX_PROOF * 34 : 0) >
+				     room)
 			break;
 		shuangsui__v1__log_leaf__init(&ls[i]);
 		ls[i].index = idx;
@@ -2439,6 +2452,29 @@ static void ss_leaves_got(void *arg, int err, PGresult *res)
 		ls[i].signature.data = (uint8_t *)PQgetvalue(res, i, 2);
 		ls[i].signature.len = (size_t)PQgetlength(res, i, 2);
 		used += ls[i].record.len + ls[i].signature.len + 32;
+		if (idx < proof_size) {
+			ProtobufCBinaryData *b = bins + (size_t)i * SS_MERKLE_MAX_PROOF;
+			uint8_t (*h)[32] = hashes + (size_t)i * SS_MERKLE_MAX_PROOF;
+			size_t np = 0, k2;
+
+			/* proof_size <= d->n was checked; the tree in memory is the log's. */
+			if (ss_merkle_inclusion_proof((const uint8_t(*)[32])d->leaves, proof_size, idx, h,
+						      &np) != 0) {
+				free(ls);
+				free(ptrs);
+				free(bins);
+				free(hashes);
+				ss_request_fail(req, SS_ERR_INTERNAL, NULL, NULL, NULL);
+				return;
+			}
+			for (k2 = 0; k2 < np; k2++) {
+				b[k2].data = h[k2];
+				b[k2].len = 32;
+			}
+			ls[i].n_inclusion = np;
+			ls[i].inclusion = b;
+			used += np * 34;
+		}
 		ptrs[i] = &ls[i];
 	}
 	r.n_leaves = (size_t)i;
@@ -2449,6 +2485,8 @@ static void ss_leaves_got(void *arg, int err, PGresult *res)
 	ss_request_reply(req, &reply);
 	free(ls);
 	free(ptrs);
+	free(bins);
+	free(hashes);
 }
 
 void ss_handle_log_leaves_get(struct ss_request *req)
@@ -2457,6 +2495,21 @@ void ss_handle_log_leaves_get(struct ss_request *req)
 	char from[24], max[16];
 	const char *params[2] = {from, max};
 
+	struct ss_drawsvc *d = req->conn->srv->draws;
+
+	if (g->proof_size > 0 && (d == NULL || d->key == NULL || g->proof_size > d->n)) {
+		ss_request_fail(req, SS_ERR_BAD_REQUEST, "log_leaves_get.proof_size",
+				"an inclusion proof is given for a tree no larger than the log",
+				"包含证明所依据的树不能大于日志");
+		return;
+	}
+	/* A frame must hold a leaf's proof besides a piece of its record. */
+	if (g->proof_size > 0 && req->conn->srv->cfg->max_frame_size < 4096 + SS_MERKLE_MAX_PROOF * 34) {
+		ss_request_fail(req, SS_ERR_BAD_REQUEST, "log_leaves_get.proof_size",
+				"this server's frames are too small to carry inclusion proofs",
+				"本服务器的帧太小，无法携带包含证明");
+		return;
+	}
 	snprintf(from, sizeof(from), "%" PRIu64, g->from);
 	snprintf(max, sizeof(max), "%u", g->max == 0 || g->max > 1000 ? 1000u : g->max);
 	if (ss_pgpool_query_binary(req->conn->srv->pool,

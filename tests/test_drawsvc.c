@@ -20,6 +20,8 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "merkle.h"
+#include "note.h"
 #include "uscc.h"
 
 static struct th_server srv;
@@ -603,6 +605,93 @@ static void large_population_as_of_the_draw(void **state)
 	assert_int_equal(th_run(cmd), 0);
 }
 
+/* Leaves come with inclusion proofs in the tree of a signed checkpoint (the
+ * client checks a key rotation's leaf that way), and a proof for a tree
+ * larger than the log is refused with the field named. */
+static void leaves_carry_inclusion_proofs(void **state)
+{
+	struct th_client *c;
+	SsEnvelope env = SHUANGSUI__V1__ENVELOPE__INIT, *r;
+	Shuangsui__V1__LogCheckpointGet cg = SHUANGSUI__V1__LOG_CHECKPOINT_GET__INIT;
+	Shuangsui__V1__LogLeavesGet lg = SHUANGSUI__V1__LOG_LEAVES_GET__INIT;
+	struct ss_note *note = NULL;
+	struct ss_checkpoint cp;
+	uint8_t root[32];
+	uint64_t size, checked = 0;
+	size_t i, k;
+
+	(void)state;
+	fixture();
+	make_task("T-CY-9", two_strata);
+	cli_ok("city-legal", "draw open T-CY-9");
+	cli_ok("city-legal", "draw waive T-CY-9 --reason 'no witness in this test'");
+	cli_ok("city-legal", "draw run T-CY-9");
+	c = th_client_session(srv.port, "city-auditor");
+	assert_non_null(c);
+	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_LOG_CHECKPOINT_GET;
+	env.log_checkpoint_get = &cg;
+	r = th_call(c, &env);
+	assert_non_null(r);
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_LOG_CHECKPOINT_REPLY);
+	assert_int_equal(ss_note_parse(r->log_checkpoint_reply->checkpoint,
+				       strlen(r->log_checkpoint_reply->checkpoint), &note),
+			 0);
+	assert_int_equal(ss_checkpoint_parse(note->text, note->text_len, &cp), 0);
+	size = cp.size;
+	memcpy(root, cp.root, 32);
+	ss_note_free(note);
+	th_free(r);
+	assert_true(size >= 3);
+	/* A tree larger than the log. */
+	env.body_case = SHUANGSUI__V1__ENVELOPE__BODY_LOG_LEAVES_GET;
+	env.log_leaves_get = &lg;
+	lg.proof_size = size + 1000;
+	r = th_call(c, &env);
+	assert_non_null(r);
+	assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_ERROR);
+	assert_int_equal(r->error->code, SHUANGSUI__V1__ERROR_CODE__BAD_REQUEST);
+	assert_string_equal(r->error->field, "log_leaves_get.proof_size");
+	th_free(r);
+	/* Every whole leaf of the checkpoint's tree is included in its root. */
+	for (lg.from = 0; lg.from < size;) {
+		lg.proof_size = size;
+		r = th_call(c, &env);
+		assert_non_null(r);
+		assert_int_equal(r->body_case, SHUANGSUI__V1__ENVELOPE__BODY_LOG_LEAVES_REPLY);
+		assert_true(r->log_leaves_reply->n_leaves > 0);
+		for (i = 0; i < r->log_leaves_reply->n_leaves && lg.from < size; i++, lg.from++) {
+			const Shuangsui__V1__LogLeaf *l = r->log_leaves_reply->leaves[i];
+			uint8_t leaf[32], proof[SS_MERKLE_MAX_PROOF][32];
+
+			assert_int_equal(l->index, lg.from);
+			if (l->record_offset != 0 || l->record.len != l->record_total)
+				break; /* a piece of a large record: asked again from there */
+			assert_true(l->n_inclusion <= SS_MERKLE_MAX_PROOF);
+			for (k = 0; k < l->n_inclusion; k++) {
+				assert_int_equal(l->inclusion[k].len, 32);
+				memcpy(proof[k], l->inclusion[k].data, 32);
+			}
+			ss_merkle_leaf_hash(l->record.data, l->record.len, leaf);
+			assert_int_equal(ss_merkle_verify_inclusion(l->index, size, leaf,
+								    (const uint8_t(*)[32])proof,
+								    l->n_inclusion, root),
+					 0);
+			/* The same proof does not fit another leaf. */
+			leaf[0] ^= 1;
+			assert_int_not_equal(ss_merkle_verify_inclusion(l->index, size, leaf,
+									(const uint8_t(*)[32])proof,
+									l->n_inclusion, root),
+					     0);
+			checked++;
+		}
+		th_free(r);
+		if (i == 0)
+			break; /* a large leaf first: not needed for this check */
+	}
+	assert_true(checked >= 3);
+	th_client_close(c);
+}
+
 static void rotate(const char *current_key, const char *new_key, const char *reason)
 {
 	char cmd[2048];
@@ -696,6 +785,7 @@ int main(void)
 		cmocka_unit_test(tampering_is_reported),
 		cmocka_unit_test(key_rotation_is_followed),
 		cmocka_unit_test(large_population_as_of_the_draw),
+		cmocka_unit_test(leaves_carry_inclusion_proofs),
 	};
 
 	return cmocka_run_group_tests(tests, server_up, server_down);

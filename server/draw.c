@@ -27,6 +27,7 @@
 #include "calendar.h"
 #include "draw.h"
 #include "plandoc.h"
+#include "population.h"
 #include "rectext.h"
 #include "merkle.h"
 #include "note.h"
@@ -1245,84 +1246,6 @@ static char *ss_copy_value(PGresult *res, int row, int col, size_t *len)
 	return s;
 }
 
-/* A row of the population read: a version of a record, and its stratum
- * (-1: not eligible in that version). */
-struct ss_vrow {
-	const char *id;
-	int32_t version;
-	int32_t stratum;
-};
-
-/* Ids in byte order (COLLATE "C"), and each id's versions latest first. */
-static int ss_vrow_cmp(const void *a, const void *b)
-{
-	const struct ss_vrow *x = a, *y = b;
-	int c = strcmp(x->id, y->id);
-
-	if (c != 0)
-		return c;
-	return x->version > y->version ? -1 : x->version < y->version;
-}
-
-/*
- * Sorts v by ss_vrow_cmp, merging the ascending runs it already holds: a
- * table filled in id order comes as one run, or two when PostgreSQL's
- * synchronized scan starts in its middle, and versions appended later add
- * a few more; O(n log runs).  Rows in no useful order are left to qsort.
- */
-static int ss_vrow_sort(struct ss_vrow *v, size_t n)
-{
-	struct ss_vrow *tmp, *src = v, *dst;
-	size_t *bounds, runs = 1, i, r, w;
-
-	for (i = 1; i < n; i++)
-		runs += ss_vrow_cmp(&v[i - 1], &v[i]) > 0;
-	if (runs == 1)
-		return 0;
-	if (runs > n / 16) {
-		qsort(v, n, sizeof(*v), ss_vrow_cmp);
-		return 0;
-	}
-	tmp = malloc(n * sizeof(*tmp));
-	bounds = malloc((runs + 1) * sizeof(*bounds));
-	if (tmp == NULL || bounds == NULL) {
-		free(tmp);
-		free(bounds);
-		return -1;
-	}
-	bounds[0] = 0;
-	for (i = 1, r = 1; i < n; i++)
-		if (ss_vrow_cmp(&v[i - 1], &v[i]) > 0)
-			bounds[r++] = i;
-	bounds[runs] = n;
-	dst = tmp;
-	while (runs > 1) {
-		/* Merge runs pairwise from src into dst (an odd last run merges
-		 * with an empty one); run w of the result starts at bounds[w]. */
-		for (r = 0, w = 0; r < runs; r += 2, w++) {
-			size_t a = bounds[r], am = bounds[r + 1], b = am;
-			size_t bm = r + 2 <= runs ? bounds[r + 2] : am, o = a;
-
-			while (a < am && b < bm)
-				dst[o++] = ss_vrow_cmp(&src[b], &src[a]) < 0 ? src[b++] : src[a++];
-			while (a < am)
-				dst[o++] = src[a++];
-			while (b < bm)
-				dst[o++] = src[b++];
-			bounds[w] = bounds[r];
-		}
-		bounds[w] = n;
-		runs = w;
-		src = dst;
-		dst = src == v ? tmp : v;
-	}
-	if (src != v)
-		memcpy(v, src, n * sizeof(*v));
-	free(tmp);
-	free(bounds);
-	return 0;
-}
-
 /* The open's snapshots as its commit takes them: one bytea, and the length
  * of each as an integer[]. */
 static int ss_snapshots_param(struct ss_job *j)
@@ -1370,69 +1293,6 @@ static int ss_snapshot_digest(const uint8_t *data, size_t len, uint8_t digest[32
 		return SS_ERR_INTERNAL;
 	}
 	return 0;
-}
-
-/*
- * Keeps each record's latest version among the rows of the population read
- * (ss_population_build with versions: record_id, version, stratum), drops
- * the records a row of version 0 excludes, and buckets the eligible ones
- * by stratum, each bucket in id (byte) order:
- * stratum i is ids[first[i] .. first[i + 1]).  The rows are sorted here
- * (ss_vrow_sort): sorting millions of rows in PostgreSQL costs more than
- * the scan.  0, SS_ERR_NOMEM, or SS_ERR_INTERNAL for a row the query cannot
- * give (a stratum out of range, a version twice).
- */
-static int ss_population_latest(PGresult *pop, size_t ns, const char **ids, size_t *first)
-{
-	size_t n = (size_t)PQntuples(pop), i, k, end, *fill;
-	struct ss_vrow *v = malloc((n + 1) * sizeof(*v));
-	int rc = 0;
-
-	fill = calloc(ns + 1, sizeof(*fill));
-	if (v == NULL || fill == NULL) {
-		rc = SS_ERR_NOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		v[i].id = PQgetvalue(pop, (int)i, 0);
-		v[i].version = (int32_t)strtol(PQgetvalue(pop, (int)i, 1), NULL, 10);
-		v[i].stratum = PQgetisnull(pop, (int)i, 2)
-				       ? -1
-				       : (int32_t)strtol(PQgetvalue(pop, (int)i, 2), NULL, 10);
-		if (v[i].stratum < -1 || v[i].stratum >= (int32_t)ns) {
-			rc = SS_ERR_INTERNAL;
-			goto out;
-		}
-	}
-	if (ss_vrow_sort(v, n) != 0) {
-		rc = SS_ERR_NOMEM;
-		goto out;
-	}
-	memset(first, 0, (ns + 1) * sizeof(*first));
-	for (i = 0; i < n; i = end) {
-		/* The rows of one id: its latest version first, exclusions
-		 * (version 0) last. */
-		for (end = i + 1; end < n && strcmp(v[i].id, v[end].id) == 0; end++)
-			if (v[end - 1].version == v[end].version && v[end].version != 0) {
-				rc = SS_ERR_INTERNAL;
-				goto out;
-			}
-		for (k = i + 1; k < end; k++)
-			v[k].stratum = -1; /* an earlier version, or an exclusion */
-		if (v[i].version == 0 || v[end - 1].version == 0)
-			v[i].stratum = -1; /* excluded, or no record at all */
-		if (v[i].stratum >= 0)
-			first[v[i].stratum + 1]++;
-	}
-	for (i = 0; i < ns; i++)
-		first[i + 1] += first[i];
-	for (i = 0; i < n; i++)
-		if (v[i].stratum >= 0)
-			ids[first[v[i].stratum] + fill[v[i].stratum]++] = v[i].id;
-out:
-	free(v);
-	free(fill);
-	return rc;
 }
 
 static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)

@@ -1,0 +1,24 @@
+/*
+ * population.h — a task's population from the rows of the draw's read
+ * (ss_population_build with versions, server/plans.c).
+ */
+#ifndef SS_POPULATION_H
+#define SS_POPULATION_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+/*
+ * pop holds rows (record_id, version, stratum): versions of records, the
+ * stratum NULL unless the version is eligible in it, and rows of version 0
+ * naming excluded objects.  Keeps each record's latest version, drops the
+ * excluded, and fills ids and first (ns + 1 entries) so that stratum i is
+ * ids[first[i] .. first[i + 1]), in strictly increasing byte order.  ids
+ * must have room for PQntuples(pop) pointers (into pop).  0, SS_ERR_NOMEM,
+ * or SS_ERR_INTERNAL for rows the query cannot give (a stratum out of
+ * range, a version twice).
+ */
+int ss_population_latest(PGresult *pop, size_t ns, const char **ids, size_t *first);
+
+#endif

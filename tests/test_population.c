@@ -1,0 +1,235 @@
+/*
+ * test_population.c — the draw's population from the versions it reads
+ * (server/population.c): each record's latest version, the exclusions
+ * (rows of version 0) dropped, strata in id order — whatever order the
+ * rows come in: one sorted run, two (a synchronized scan starting in the
+ * middle of the table), versions appended later, or no order at all.
+ * Each case is checked against a brute-force computation.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+
+#include "population.h"
+#include "ss_error.h"
+
+#define NS 3
+
+struct row {
+	char id[24];
+	int version;
+	int stratum; /* -1: NULL */
+};
+
+static PGresult *result_of(const struct row *rows, size_t n)
+{
+	PGresAttDesc att[3];
+	PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	static char *names[3] = {"record_id", "version", "stratum"};
+	size_t i;
+	int k;
+
+	assert_non_null(res);
+	memset(att, 0, sizeof(att));
+	for (k = 0; k < 3; k++) {
+		att[k].name = names[k];
+		att[k].format = 0;
+		att[k].typlen = -1;
+		att[k].atttypmod = -1;
+	}
+	assert_int_equal(PQsetResultAttrs(res, 3, att), 1);
+	for (i = 0; i < n; i++) {
+		char v[16], s[16];
+
+		snprintf(v, sizeof(v), "%d", rows[i].version);
+		snprintf(s, sizeof(s), "%d", rows[i].stratum);
+		assert_int_equal(PQsetvalue(res, (int)i, 0, (char *)rows[i].id, (int)strlen(rows[i].id)), 1);
+		assert_int_equal(PQsetvalue(res, (int)i, 1, v, (int)strlen(v)), 1);
+		if (rows[i].stratum < 0)
+			assert_int_equal(PQsetvalue(res, (int)i, 2, NULL, -1), 1);
+		else
+			assert_int_equal(PQsetvalue(res, (int)i, 2, s, (int)strlen(s)), 1);
+	}
+	return res;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The population by brute force: for each id, its largest version; kept
+ * if no row of version 0 names it and that version has a stratum. */
+static void expected(const struct row *rows, size_t n, const char **ids, size_t *first)
+{
+	const char **b[NS];
+	size_t nb[NS] = {0}, i, j, s, o = 0;
+
+	for (s = 0; s < NS; s++)
+		b[s] = calloc(n + 1, sizeof(*b[s]));
+	for (i = 0; i < n; i++) {
+		int latest = 1, excluded = 0;
+
+		if (rows[i].version == 0)
+			continue;
+		for (j = 0; j < n; j++)
+			if (strcmp(rows[j].id, rows[i].id) == 0) {
+				if (rows[j].version > rows[i].version)
+					latest = 0;
+				if (rows[j].version == 0)
+					excluded = 1;
+			}
+		if (latest && !excluded && rows[i].stratum >= 0)
+			b[rows[i].stratum][nb[rows[i].stratum]++] = rows[i].id;
+	}
+	for (s = 0; s < NS; s++) {
+		qsort(b[s], nb[s], sizeof(*b[s]), id_cmp);
+		first[s] = o;
+		for (i = 0; i < nb[s]; i++)
+			ids[o++] = b[s][i];
+		free(b[s]);
+	}
+	first[NS] = o;
+}
+
+static void check(const struct row *rows, size_t n)
+{
+	PGresult *res = result_of(rows, n);
+	const char **got = calloc(n + 1, sizeof(*got)), **want = calloc(n + 1, sizeof(*want));
+	size_t gf[NS + 1], wf[NS + 1], i;
+
+	assert_int_equal(ss_population_latest(res, NS, got, gf), 0);
+	expected(rows, n, want, wf);
+	for (i = 0; i <= NS; i++)
+		assert_int_equal(gf[i], wf[i]);
+	for (i = 0; i < wf[NS]; i++)
+		assert_string_equal(got[i], want[i]);
+	free(got);
+	free(want);
+	PQclear(res);
+}
+
+/* n records "E000001"..., in id order, strata by id, every 7th inactive;
+ * then versions appended for some (moved out, changed stratum) and rows of
+ * version 0 excluding others. */
+static struct row *fixture(size_t n, size_t *total)
+{
+	struct row *r = calloc(n + n / 5 + 16, sizeof(*r));
+	size_t i, m = 0;
+
+	for (i = 0; i < n; i++, m++) {
+		snprintf(r[m].id, sizeof(r[m].id), "E%06zu", i + 1);
+		r[m].version = 1;
+		r[m].stratum = i % 7 == 0 ? -1 : (int)(i % NS);
+	}
+	for (i = 3; i < n; i += 11, m++) { /* a second version */
+		snprintf(r[m].id, sizeof(r[m].id), "E%06zu", i + 1);
+		r[m].version = 2;
+		r[m].stratum = i % 2 ? -1 : (int)((i + 1) % NS);
+	}
+	for (i = 5; i < n; i += 13, m++) { /* excluded: annual cap or plan rule */
+		snprintf(r[m].id, sizeof(r[m].id), "E%06zu", i + 1);
+		r[m].version = 0;
+		r[m].stratum = -1;
+	}
+	snprintf(r[m].id, sizeof(r[m].id), "X-no-record");
+	r[m].version = 0;
+	r[m++].stratum = -1;
+	*total = m;
+	return r;
+}
+
+static void one_sorted_run(void **state)
+{
+	struct row r[] = {{"A", 1, 0}, {"B", 2, 1}, {"B", 1, 0}, {"C", 1, 2}, {"D", 1, -1}};
+	size_t n = 0;
+	struct row *big;
+
+	(void)state;
+	check(r, 5);
+	big = fixture(5000, &n);
+	check(big, 5000); /* only first versions, in order */
+	free(big);
+}
+
+static void versions_and_exclusions_appended(void **state)
+{
+	size_t n;
+	struct row *r = fixture(5000, &n);
+
+	(void)state;
+	check(r, n);
+	free(r);
+}
+
+static void two_runs_from_a_synchronized_scan(void **state)
+{
+	size_t n, cut = 1700;
+	struct row *r = fixture(5000, &n), *rot = calloc(n, sizeof(*rot));
+
+	(void)state;
+	/* The scan starts at row cut, wraps around, then the appended rows. */
+	memcpy(rot, r + cut, (5000 - cut) * sizeof(*r));
+	memcpy(rot + 5000 - cut, r, cut * sizeof(*r));
+	memcpy(rot + 5000, r + 5000, (n - 5000) * sizeof(*r));
+	check(rot, n);
+	free(r);
+	free(rot);
+}
+
+static void no_order_at_all(void **state)
+{
+	size_t n, i;
+	struct row *r = fixture(5000, &n), t;
+	unsigned x = 12345;
+
+	(void)state;
+	for (i = n - 1; i > 0; i--) {
+		size_t j;
+
+		x = x * 1103515245u + 12345u;
+		j = (x >> 8) % (i + 1);
+		t = r[i];
+		r[i] = r[j];
+		r[j] = t;
+	}
+	check(r, n);
+	free(r);
+}
+
+static void impossible_rows_are_refused(void **state)
+{
+	struct row twice[] = {{"A", 1, 0}, {"A", 1, 1}};
+	struct row range[] = {{"A", 1, NS}};
+	const char *ids[4];
+	size_t first[NS + 1];
+	PGresult *res;
+
+	(void)state;
+	res = result_of(twice, 2);
+	assert_int_equal(ss_population_latest(res, NS, ids, first), SS_ERR_INTERNAL);
+	PQclear(res);
+	res = result_of(range, 1);
+	assert_int_equal(ss_population_latest(res, NS, ids, first), SS_ERR_INTERNAL);
+	PQclear(res);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(one_sorted_run),
+		cmocka_unit_test(versions_and_exclusions_appended),
+		cmocka_unit_test(two_runs_from_a_synchronized_scan),
+		cmocka_unit_test(no_order_at_all),
+		cmocka_unit_test(impossible_rows_are_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

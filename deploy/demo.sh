@@ -66,7 +66,10 @@ cmake --build "$repo/build" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
 bin="$repo/build/bin"
 
 server_pid=""
+stopped=0
 stop_all() {
+	[ "$stopped" = 1 ] && return 0
+	stopped=1
 	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
 		kill -TERM "$server_pid"
 		wait "$server_pid" || echo "shuangsuid exited with status $?" >&2
@@ -77,6 +80,9 @@ stop_all() {
 	fi
 }
 trap 'echo; echo "== interrupted: stopping"; stop_all; exit 130' INT TERM
+# A step that fails stops the server too: one left running would answer
+# the next run's clients in place of the server that run starts.
+trap 'stop_all' EXIT
 
 echo "== private PostgreSQL (var/pg)"
 "$repo/deploy/pg.sh" start

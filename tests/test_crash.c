@@ -300,11 +300,20 @@ static void killed_during_draws(void **state)
 	th_server_stop(&srv, SIGTERM);
 }
 
+/* A test that fails half-way leaves no server running behind it. */
+static int server_left_behind(void **state)
+{
+	(void)state;
+	if (srv.pid > 0)
+		th_server_stop(&srv, SIGKILL);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(killed_during_draws),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, server_left_behind);
 }

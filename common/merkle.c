@@ -12,15 +12,31 @@
 #include <assert.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "ss_error.h"
+
+/* Leaves of this size or more (a large draw's record is tens of megabytes)
+ * are hashed through OpenSSL, which uses the CPU's SHA extensions: the same
+ * digest several times faster than libsodium's portable code. */
+#define SS_MERKLE_BULK 65536
 
 void ss_merkle_leaf_hash(const uint8_t *data, size_t len, uint8_t out[SS_MERKLE_HASH_LEN])
 {
 	static const uint8_t prefix = 0x00;
 	crypto_hash_sha256_state st;
 
+	if (len >= SS_MERKLE_BULK) {
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+		int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+			 EVP_DigestUpdate(c, &prefix, 1) == 1 && EVP_DigestUpdate(c, data, len) == 1 &&
+			 EVP_DigestFinal_ex(c, out, NULL) == 1;
+
+		EVP_MD_CTX_free(c);
+		if (ok)
+			return;
+	}
 	crypto_hash_sha256_init(&st);
 	crypto_hash_sha256_update(&st, &prefix, 1);
 	if (len > 0)

@@ -454,6 +454,27 @@ static void consistency_proofs_round_trip_and_detect_flips(void **state)
 	printf("merkle: %zu generated consistency proofs verified\n", checked);
 }
 
+/* Large leaves take another hashing path (OpenSSL): the same digest as
+ * SHA-256(0x00 || data) computed in one piece, on both sides of the switch. */
+static void large_leaves_hash_alike(void **state)
+{
+	static const size_t sizes[] = {65535, 65536, 65537, 1 << 20};
+	uint8_t *buf = malloc((1 << 20) + 1), got[H], want[H];
+	size_t i, k;
+
+	(void)state;
+	assert_non_null(buf);
+	buf[0] = 0x00;
+	for (k = 1; k <= (1 << 20); k++)
+		buf[k] = (uint8_t)(k * 131 + 7);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		ss_merkle_leaf_hash(buf + 1, sizes[i], got);
+		crypto_hash_sha256(want, buf, sizes[i] + 1);
+		assert_memory_equal(got, want, H);
+	}
+	free(buf);
+}
+
 static void hostile_sizes_are_refused(void **state)
 {
 	uint8_t proof[SS_MERKLE_MAX_PROOF][H];
@@ -486,6 +507,7 @@ int main(void)
 	    cmocka_unit_test(inclusion_proofs_round_trip_and_detect_flips),
 	    cmocka_unit_test(consistency_proofs_round_trip_and_detect_flips),
 	    cmocka_unit_test(hostile_sizes_are_refused),
+	    cmocka_unit_test(large_leaves_hash_alike),
 	};
 
 	if (sodium_init() < 0)

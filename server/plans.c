@@ -607,9 +607,10 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 			if (ss_sql_param(&p->params, &p->nparams, fixed[i]) < 0)
 				rc = SS_ERR_NOMEM;
 	}
-	/* Only the columns the strata filter on travel through the as-of sort:
-	 * whole rows make it several times slower on millions of records. */
-	for (i = 0; rc == 0 && i < s->ncols; i++) {
+	/* Only the columns the strata filter on travel through the as-of sort
+	 * (the preview's form): whole rows make it several times slower on
+	 * millions of records. */
+	for (i = 0; rc == 0 && !versions && i < s->ncols; i++) {
 		const char *name = s->cols[i].name;
 		size_t k;
 

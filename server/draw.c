@@ -658,7 +658,7 @@ static const char ss_state_sql[] =
 	"WHERE task_id = $1), ''), "
 	"EXISTS (SELECT 1 FROM draw_waivers WHERE task_id = $1), "
 	"coalesce((SELECT draw_idx FROM draws WHERE task_id = $1), 0), "
-	"(SELECT count(*) FROM task_list WHERE task_id = $1)";
+	"coalesce((SELECT cardinality(objects) FROM task_lists WHERE task_id = $1), 0)";
 
 /* The type of the record an act logs. */
 static const char *ss_act_record_type(enum ss_act act)

@@ -1332,7 +1332,8 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 	first = calloc(ns + 1, sizeof(*first));
 	if (first == NULL)
 		goto out;
-	rc = ss_population_latest(pop, ns, ids, first);
+	rc = ss_population_latest(pop, ns, PQgetisnull(t, 0, 7) ? 0 : atol(PQgetvalue(t, 0, 7)), ids,
+				  first);
 	if (rc != 0)
 		goto out;
 	rc = SS_ERR_NOMEM;

@@ -644,7 +644,7 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 	}
 	if (rc == 0)
 		rc = ss_sql_cat(&stratum, " END");
-	if (rc == 0)
+	if (rc == 0 && !versions)
 		/* The objects at the cap, as a hashed subplan tested per row: a join
 		 * is at the mercy of the planner's estimate for a task_list that
 		 * grows with every draw (a nested loop over it costs minutes). */
@@ -657,20 +657,25 @@ struct ss_population *ss_population_build(const char *directory, const char *jur
 	if (rc == 0 && versions)
 		/* Every version that may be a record's latest as of the date and
 		 * matter: those inside the jurisdiction, and any later than the
-		 * first (it may have moved the record out); then one row of
-		 * version 0 for each object excluded by the annual cap or a plan
-		 * rule.  The caller keeps each record's latest version unless a
-		 * version 0 row names it: sorting millions of rows here, or
-		 * testing each against the excluded set, costs more than the
-		 * scan. */
+		 * first (it may have moved the record out); then a row of version
+		 * 0 for each time an object was drawn in the year by a draw in
+		 * force (the caller counts them against the annual cap), and a
+		 * row of version -1 for each object a plan rule excludes.  The
+		 * caller keeps each record's latest version and drops the
+		 * excluded: sorting millions of rows here, grouping the year's
+		 * lists (a sort of every list entry), or testing each row against
+		 * the excluded set costs more than the scan. */
 		rc = ss_sql_cat(&p->sql,
 				"SELECT record_id, version, CASE WHEN division_code LIKE $2 "
 				"AND status = '%s' THEN %s END AS stratum FROM %s_versions "
 				"WHERE changed_at < least($1::timestamptz, now()) "
 				"AND (division_code LIKE $2 OR version > 1) "
-				"UNION ALL SELECT object_id, 0, NULL FROM capped "
-				"UNION ALL SELECT jsonb_array_elements_text($5::jsonb), 0, NULL",
-				active, stratum, s->table);
+				"UNION ALL SELECT l.object_id, 0, NULL FROM task_list l "
+				"WHERE $4::integer IS NOT NULL AND l.directory = '%s' "
+				"AND l.draw_year = $3::integer "
+				"AND NOT EXISTS (SELECT 1 FROM task_voids v WHERE v.task_id = l.task_id) "
+				"UNION ALL SELECT jsonb_array_elements_text($5::jsonb), -1, NULL",
+				active, stratum, s->table, s->name);
 	else if (rc == 0)
 		rc = ss_sql_cat(
 			&p->sql,

@@ -113,16 +113,18 @@ static int ss_vrow_sort(struct ss_vrow *v, size_t n)
 /*
  * Keeps each record's latest version among the rows of the population read
  * (ss_population_build with versions: record_id, version, stratum), drops
- * the records a row of version 0 excludes, and buckets the eligible ones
- * by stratum, each bucket in id (byte) order:
- * stratum i is ids[first[i] .. first[i + 1]).  The rows are sorted here
- * (ss_vrow_sort): sorting millions of rows in PostgreSQL costs more than
- * the scan.  0, SS_ERR_NOMEM, or SS_ERR_INTERNAL for a row the query cannot
- * give (a stratum out of range, a version twice).
+ * the records drawn cap times this year (rows of version 0) or excluded by
+ * a plan rule (a row of version -1), and buckets the eligible ones by
+ * stratum, each bucket in id (byte) order: stratum i is
+ * ids[first[i] .. first[i + 1]).  The rows are sorted here (ss_vrow_sort):
+ * sorting millions of rows in PostgreSQL, or grouping the year's lists
+ * there, costs more than the scan.  0, SS_ERR_NOMEM, or SS_ERR_INTERNAL
+ * for a row the query cannot give (a stratum out of range, a version
+ * twice, a version below -1).
  */
-int ss_population_latest(PGresult *pop, size_t ns, const char **ids, size_t *first)
+int ss_population_latest(PGresult *pop, size_t ns, long cap, const char **ids, size_t *first)
 {
-	size_t n = (size_t)PQntuples(pop), i, k, end, *fill;
+	size_t n = (size_t)PQntuples(pop), i, k, end, drawn, *fill;
 	struct ss_vrow *v = malloc((n + 1) * sizeof(*v));
 	int rc = 0;
 
@@ -137,7 +139,7 @@ int ss_population_latest(PGresult *pop, size_t ns, const char **ids, size_t *fir
 		v[i].stratum = PQgetisnull(pop, (int)i, 2)
 				       ? -1
 				       : (int32_t)strtol(PQgetvalue(pop, (int)i, 2), NULL, 10);
-		if (v[i].stratum < -1 || v[i].stratum >= (int32_t)ns) {
+		if (v[i].stratum < -1 || v[i].stratum >= (int32_t)ns || v[i].version < -1) {
 			rc = SS_ERR_INTERNAL;
 			goto out;
 		}
@@ -148,17 +150,20 @@ int ss_population_latest(PGresult *pop, size_t ns, const char **ids, size_t *fir
 	}
 	memset(first, 0, (ns + 1) * sizeof(*first));
 	for (i = 0; i < n; i = end) {
-		/* The rows of one id: its latest version first, exclusions
-		 * (version 0) last. */
-		for (end = i + 1; end < n && strcmp(v[i].id, v[end].id) == 0; end++)
-			if (v[end - 1].version == v[end].version && v[end].version != 0) {
+		/* The rows of one id: its latest version first, then one row per
+		 * time it was drawn this year (0), then plan rules (-1). */
+		drawn = v[i].version == 0;
+		for (end = i + 1; end < n && strcmp(v[i].id, v[end].id) == 0; end++) {
+			if (v[end - 1].version == v[end].version && v[end].version > 0) {
 				rc = SS_ERR_INTERNAL;
 				goto out;
 			}
+			drawn += v[end].version == 0;
+		}
 		for (k = i + 1; k < end; k++)
 			v[k].stratum = -1; /* an earlier version, or an exclusion */
-		if (v[i].version == 0 || v[end - 1].version == 0)
-			v[i].stratum = -1; /* excluded, or no record at all */
+		if (v[i].version <= 0 || v[end - 1].version < 0 || (cap > 0 && drawn >= (size_t)cap))
+			v[i].stratum = -1; /* no record at all, or excluded */
 		if (v[i].stratum >= 0)
 			first[v[i].stratum + 1]++;
 	}

@@ -182,7 +182,9 @@ void ss_handle_stats_query(struct ss_request *req);
  * `versions`, the rows are instead versions, unordered: record_id, version,
  * stratum (NULL unless active in the jurisdiction and in a stratum); each
  * record's latest version among them is its state as of the draw date,
- * and rows of version 0 name the objects excluded (annual cap, plan rule).
+ * a row of version 0 stands for each time an object was drawn in the draw
+ * date's year by a draw in force (none without an annual cap), and a row
+ * of version -1 names an object a plan rule excludes (population.h).
  */
 struct ss_population {
 	char *sql;

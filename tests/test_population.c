@@ -1,7 +1,8 @@
 /*
  * test_population.c — the draw's population from the versions it reads
- * (server/population.c): each record's latest version, the exclusions
- * (rows of version 0) dropped, strata in id order — whatever order the
+ * (server/population.c): each record's latest version, the objects drawn
+ * annual-cap times this year (rows of version 0) and those a plan rule
+ * excludes (version -1) dropped, strata in id order — whatever order the
  * rows come in: one sorted run, two (a synchronized scan starting in the
  * middle of the table), versions appended later, or no order at all.
  * Each case is checked against a brute-force computation.
@@ -66,8 +67,9 @@ static int id_cmp(const void *a, const void *b)
 }
 
 /* The population by brute force: for each id, its largest version; kept
- * if no row of version 0 names it and that version has a stratum. */
-static void expected(const struct row *rows, size_t n, const char **ids, size_t *first)
+ * if fewer than cap rows of version 0 (cap 0: any number) and no row of
+ * version -1 name it, and that version has a stratum. */
+static void expected(const struct row *rows, size_t n, long cap, const char **ids, size_t *first)
 {
 	const char **b[NS];
 	size_t nb[NS] = {0}, i, j, s, o = 0;
@@ -76,16 +78,20 @@ static void expected(const struct row *rows, size_t n, const char **ids, size_t 
 		b[s] = calloc(n + 1, sizeof(*b[s]));
 	for (i = 0; i < n; i++) {
 		int latest = 1, excluded = 0;
+		long drawn = 0;
 
-		if (rows[i].version == 0)
+		if (rows[i].version <= 0)
 			continue;
 		for (j = 0; j < n; j++)
 			if (strcmp(rows[j].id, rows[i].id) == 0) {
 				if (rows[j].version > rows[i].version)
 					latest = 0;
-				if (rows[j].version == 0)
+				drawn += rows[j].version == 0;
+				if (rows[j].version == -1)
 					excluded = 1;
 			}
+		if (cap > 0 && drawn >= cap)
+			excluded = 1;
 		if (latest && !excluded && rows[i].stratum >= 0)
 			b[rows[i].stratum][nb[rows[i].stratum]++] = rows[i].id;
 	}
@@ -99,14 +105,14 @@ static void expected(const struct row *rows, size_t n, const char **ids, size_t 
 	first[NS] = o;
 }
 
-static void check(const struct row *rows, size_t n)
+static void check_cap(const struct row *rows, size_t n, long cap)
 {
 	PGresult *res = result_of(rows, n);
 	const char **got = calloc(n + 1, sizeof(*got)), **want = calloc(n + 1, sizeof(*want));
 	size_t gf[NS + 1], wf[NS + 1], i;
 
-	assert_int_equal(ss_population_latest(res, NS, got, gf), 0);
-	expected(rows, n, want, wf);
+	assert_int_equal(ss_population_latest(res, NS, cap, got, gf), 0);
+	expected(rows, n, cap, want, wf);
 	for (i = 0; i <= NS; i++)
 		assert_int_equal(gf[i], wf[i]);
 	for (i = 0; i < wf[NS]; i++)
@@ -116,12 +122,21 @@ static void check(const struct row *rows, size_t n)
 	PQclear(res);
 }
 
+/* Under an annual cap of 2, of 1, and none. */
+static void check(const struct row *rows, size_t n)
+{
+	check_cap(rows, n, 2);
+	check_cap(rows, n, 1);
+	check_cap(rows, n, 0);
+}
+
 /* n records "E000001"..., in id order, strata by id, every 7th inactive;
- * then versions appended for some (moved out, changed stratum) and rows of
- * version 0 excluding others. */
+ * then versions appended for some (moved out, changed stratum), rows of
+ * version 0 (drawn this year) once for some and twice for others, and of
+ * version -1 (a plan rule) for others. */
 static struct row *fixture(size_t n, size_t *total)
 {
-	struct row *r = calloc(n + n / 5 + 16, sizeof(*r));
+	struct row *r = calloc(n + n / 2 + 16, sizeof(*r));
 	size_t i, m = 0;
 
 	for (i = 0; i < n; i++, m++) {
@@ -134,13 +149,26 @@ static struct row *fixture(size_t n, size_t *total)
 		r[m].version = 2;
 		r[m].stratum = i % 2 ? -1 : (int)((i + 1) % NS);
 	}
-	for (i = 5; i < n; i += 13, m++) { /* excluded: annual cap or plan rule */
+	for (i = 5; i < n; i += 13, m++) { /* drawn once this year */
 		snprintf(r[m].id, sizeof(r[m].id), "E%06zu", i + 1);
 		r[m].version = 0;
 		r[m].stratum = -1;
 	}
-	snprintf(r[m].id, sizeof(r[m].id), "X-no-record");
+	for (i = 5; i < n; i += 26, m++) { /* of those, every other one twice */
+		snprintf(r[m].id, sizeof(r[m].id), "E%06zu", i + 1);
+		r[m].version = 0;
+		r[m].stratum = -1;
+	}
+	for (i = 8; i < n; i += 17, m++) { /* excluded by a plan rule */
+		snprintf(r[m].id, sizeof(r[m].id), "E%06zu", i + 1);
+		r[m].version = -1;
+		r[m].stratum = -1;
+	}
+	snprintf(r[m].id, sizeof(r[m].id), "X-drawn-no-record");
 	r[m].version = 0;
+	r[m++].stratum = -1;
+	snprintf(r[m].id, sizeof(r[m].id), "X-rule-no-record");
+	r[m].version = -1;
 	r[m++].stratum = -1;
 	*total = m;
 	return r;
@@ -204,20 +232,43 @@ static void no_order_at_all(void **state)
 	free(r);
 }
 
+/* An object drawn twice this year is out under a cap of 2, in under 3. */
+static void the_cap_counts_draws(void **state)
+{
+	struct row r[] = {{"A", 0, -1}, {"A", 1, 0}, {"B", 1, 0}, {"A", 0, -1}, {"B", 0, -1}};
+	PGresult *res = result_of(r, 5);
+	const char *ids[5];
+	size_t first[NS + 1];
+
+	(void)state;
+	assert_int_equal(ss_population_latest(res, NS, 2, ids, first), 0);
+	assert_int_equal(first[1], 1);
+	assert_string_equal(ids[0], "B");
+	assert_int_equal(ss_population_latest(res, NS, 3, ids, first), 0);
+	assert_int_equal(first[1], 2);
+	assert_string_equal(ids[0], "A");
+	assert_string_equal(ids[1], "B");
+	PQclear(res);
+}
+
 static void impossible_rows_are_refused(void **state)
 {
 	struct row twice[] = {{"A", 1, 0}, {"A", 1, 1}};
 	struct row range[] = {{"A", 1, NS}};
+	struct row below[] = {{"A", 1, 0}, {"A", -2, -1}};
 	const char *ids[4];
 	size_t first[NS + 1];
 	PGresult *res;
 
 	(void)state;
 	res = result_of(twice, 2);
-	assert_int_equal(ss_population_latest(res, NS, ids, first), SS_ERR_INTERNAL);
+	assert_int_equal(ss_population_latest(res, NS, 2, ids, first), SS_ERR_INTERNAL);
 	PQclear(res);
 	res = result_of(range, 1);
-	assert_int_equal(ss_population_latest(res, NS, ids, first), SS_ERR_INTERNAL);
+	assert_int_equal(ss_population_latest(res, NS, 2, ids, first), SS_ERR_INTERNAL);
+	PQclear(res);
+	res = result_of(below, 2);
+	assert_int_equal(ss_population_latest(res, NS, 2, ids, first), SS_ERR_INTERNAL);
 	PQclear(res);
 }
 
@@ -228,6 +279,7 @@ int main(void)
 		cmocka_unit_test(versions_and_exclusions_appended),
 		cmocka_unit_test(two_runs_from_a_synchronized_scan),
 		cmocka_unit_test(no_order_at_all),
+		cmocka_unit_test(the_cap_counts_draws),
 		cmocka_unit_test(impossible_rows_are_refused),
 	};
 

@@ -134,6 +134,22 @@ void ss_draw_commitment(const uint8_t r[SS_DRAW_R_LEN], uint8_t commitment[32]);
 int ss_draw_compute(const struct ss_draw_input *in, struct ss_record **out);
 
 /*
+ * Snapshot digests already known for snapshots parsed strictly
+ * (ss_snapshot_*_parse): computed by a verifier over the files it read, or
+ * by the server over the files it stored.  ss_draw_compute_known then
+ * trusts them instead of re-encoding and re-hashing 76 MB.  population has
+ * one digest per stratum.
+ */
+struct ss_draw_digests {
+	const uint8_t (*population)[32];
+	const uint8_t *pool, *conflicts;
+};
+
+/* ss_draw_compute, with the digests given (known may be NULL: computed). */
+int ss_draw_compute_known(const struct ss_draw_input *in, const struct ss_draw_digests *known,
+			  struct ss_record **out);
+
+/*
  * Computes the outcome of a recusal: object's group in draw (a parsed or
  * computed draw record) with the prior recusal records (in log order, all
  * of this draw) applied, then inspector recused from it.  pool and

@@ -24,21 +24,6 @@ int ss_conflict_cmp(const struct ss_conflict *a, const struct ss_conflict *b);
 long ss_draw_select(const char *seed, const char *const *ids, size_t n, size_t k,
 		    struct ss_ticketed *selected);
 
-/*
- * Snapshot digests a verifier has already computed over snapshots it parsed
- * strictly (ss_snapshot_*_parse): ss_draw_compute_known then trusts them
- * instead of re-encoding and re-hashing 76 MB.  population has one digest
- * per stratum.
- */
-struct ss_draw_digests {
-	const uint8_t (*population)[32];
-	const uint8_t *pool, *conflicts;
-};
-
-/* ss_draw_compute, with the digests given (known may be NULL: computed). */
-int ss_draw_compute_known(const struct ss_draw_input *in, const struct ss_draw_digests *known,
-			  struct ss_record **out);
-
 /* Fills d->matches from d's picks (draw.c has set everything else). */
 int ss_draw_match(struct ss_record *d, const struct ss_inspector *pool, size_t n_pool,
 		  const struct ss_conflict *conflicts, size_t n_conflicts);

@@ -33,6 +33,7 @@ readonly PACKAGES=(
     libzip-dev
     libexpat1-dev
     libxlsxwriter-dev
+    libzstd-dev
     gettext
     locales
     python3

@@ -35,6 +35,7 @@
 #include "record.h"
 #include "server.h"
 #include "signature.h"
+#include "snapstore.h"
 #include "ss_error.h"
 #include "ss_log.h"
 #include "validate.h"
@@ -70,8 +71,8 @@ struct ss_job {
 	char **snap_names, **snap_data;
 	uint8_t (*snap_digests)[32];
 	size_t n_snaps;
-	/* open: snap_data concatenated (a bytea parameter) and their lengths
-	 * (a binary integer[] parameter) */
+	/* open: snap_data packed (snapstore.h) and concatenated (a bytea
+	 * parameter), and the frames' lengths (a binary integer[] parameter) */
 	uint8_t *snap_cat, *snap_lens;
 	size_t snap_cat_len, snap_lens_len;
 	/* draw: the locked list, binary text[] and integer[] parameters */
@@ -107,6 +108,7 @@ struct ss_drawsvc {
 	 * otherwise reads them back from the database). */
 	char *sc_task;
 	char **sc_data;
+	uint8_t (*sc_digests)[32];
 	size_t sc_n;
 	/* The last receipt built: a receipt is fetched in pieces. */
 	char *rc_task;
@@ -368,8 +370,10 @@ static void ss_snap_cache_drop(struct ss_drawsvc *d)
 	for (i = 0; i < d->sc_n; i++)
 		free(d->sc_data[i]);
 	free(d->sc_data);
+	free(d->sc_digests);
 	free(d->sc_task);
 	d->sc_data = NULL;
+	d->sc_digests = NULL;
 	d->sc_task = NULL;
 	d->sc_n = 0;
 }
@@ -735,8 +739,10 @@ static void ss_committed(void *arg, int err, PGresult *res)
 			d->sc_task = strdup(j->task);
 			if (d->sc_task != NULL) {
 				d->sc_data = j->snap_data;
+				d->sc_digests = j->snap_digests;
 				d->sc_n = j->n_snaps;
 				j->snap_data = NULL;
+				j->snap_digests = NULL;
 			}
 		} else if (j->act == SS_ACT_RUN && d->sc_task && strcmp(d->sc_task, j->task) == 0) {
 			ss_snap_cache_drop(d);
@@ -928,9 +934,55 @@ static const char ss_draw_leaf_sql[] =
 	"SELECT l.record, draw_task_state($1) FROM draws d JOIN log_leaves l ON l.idx = d.draw_idx "
 	"WHERE d.task_id = $1";
 
+/* Read with results in binary format: data (a snapshot stored as text
+ * before migration 006) or packed (snapstore.h), and the digest. */
 static const char ss_snapshots_sql[] =
-	"SELECT part, ordinal, data FROM draw_snapshots WHERE task_id = $1 "
+	"SELECT part, ordinal, data, packed, digest FROM draw_snapshots WHERE task_id = $1 "
 	"ORDER BY CASE part WHEN 'stratum' THEN 0 WHEN 'pool' THEN 1 ELSE 2 END, ordinal";
+
+/*
+ * The snapshot in row `row` of a result of ss_snapshots_sql, as its
+ * canonical file (NUL-terminated; the caller frees it), checked against
+ * the digest stored with it: a snapshot changed in the database is not
+ * drawn from or put in a receipt.  0, SS_ERR_NOMEM or SS_ERR_INTERNAL.
+ */
+static int ss_snapshot_row(PGresult *res, int row, uint8_t **out, size_t *len)
+{
+	const uint8_t *digest = (const uint8_t *)PQgetvalue(res, row, 4);
+	uint8_t got[32];
+
+	*out = NULL;
+	*len = 0;
+	if (PQgetlength(res, row, 4) != 32 || PQgetisnull(res, row, 2) == PQgetisnull(res, row, 3)) {
+		ss_error("draw: a stored snapshot of %s has no digest or not exactly one form",
+			 PQgetvalue(res, row, 0));
+		return SS_ERR_INTERNAL;
+	}
+	if (!PQgetisnull(res, row, 3))
+		return ss_snapshot_unpack((const uint8_t *)PQgetvalue(res, row, 3),
+					  (size_t)PQgetlength(res, row, 3), digest, out, len);
+	*len = (size_t)PQgetlength(res, row, 2);
+	*out = malloc(*len + 1);
+	if (*out == NULL)
+		return SS_ERR_NOMEM;
+	memcpy(*out, PQgetvalue(res, row, 2), *len + 1);
+	if (ss_snapshot_digest(*out, *len, got) != 0 || sodium_memcmp(got, digest, 32) != 0) {
+		ss_error("draw: a stored snapshot does not have the digest stored with it");
+		free(*out);
+		*out = NULL;
+		return SS_ERR_INTERNAL;
+	}
+	return 0;
+}
+
+static void ss_read_snapshots(struct ss_job *j)
+{
+	struct ss_drawsvc *d = j->req->conn->srv->draws;
+	const char *params[1] = {j->task};
+
+	if (ss_pgpool_query_binary(d->srv->pool, ss_snapshots_sql, 1, params, ss_read_next, j) != 0)
+		ss_act_fail(d, j, SS_ERR_DATABASE_UNAVAILABLE, NULL, NULL, NULL);
+}
 
 /* The first statement of an act. */
 /* The first read of an act (after the idempotency lookup). */
@@ -1202,14 +1254,16 @@ static void ss_read_next(void *arg, int err, PGresult *res)
 			/* Just opened by this server: the snapshots are in memory. */
 			if (d->sc_task != NULL && strcmp(d->sc_task, j->task) == 0) {
 				j->snap_data = d->sc_data;
+				j->snap_digests = d->sc_digests;
 				j->n_snaps = d->sc_n;
 				d->sc_data = NULL;
+				d->sc_digests = NULL;
 				d->sc_n = 0;
 				free(d->sc_task);
 				d->sc_task = NULL;
 				break;
 			}
-			ss_read(j, 2, ss_snapshots_sql, 1, params);
+			ss_read_snapshots(j);
 			return;
 		}
 		break;
@@ -1222,7 +1276,7 @@ static void ss_read_next(void *arg, int err, PGresult *res)
 			return;
 		}
 		if (i == 1) {
-			ss_read(j, 2, ss_snapshots_sql, 1, params);
+			ss_read_snapshots(j);
 			return;
 		}
 		break;
@@ -1234,65 +1288,40 @@ static void ss_read_next(void *arg, int err, PGresult *res)
 
 /* ---- the worker: compute, encode, sign ---- */
 
-/* A writable copy of a text column (snapshots are parsed in place). */
-static char *ss_copy_value(PGresult *res, int row, int col, size_t *len)
-{
-	char *s;
-
-	*len = (size_t)PQgetlength(res, row, col);
-	s = malloc(*len + 1);
-	if (s != NULL)
-		memcpy(s, PQgetvalue(res, row, col), *len + 1);
-	return s;
-}
-
-/* The open's snapshots as its commit takes them: one bytea, and the length
- * of each as an integer[]. */
+/* The open's snapshots as its commit takes them: each packed for storage
+ * (snapstore.h), the frames concatenated in one bytea, and the length of
+ * each frame as an integer[]. */
 static int ss_snapshots_param(struct ss_job *j)
 {
 	int32_t *lens = malloc((j->n_snaps + 1) * sizeof(*lens));
-	size_t total = 0, i;
-	int rc;
+	uint8_t **packed = calloc(j->n_snaps + 1, sizeof(*packed));
+	size_t total = 0, i, len;
+	int rc = lens && packed ? 0 : SS_ERR_NOMEM;
 
-	if (lens == NULL)
-		return SS_ERR_NOMEM;
-	for (i = 0; i < j->n_snaps; i++) {
-		size_t l = strlen(j->snap_data[i]);
-
-		if (l > INT32_MAX - total) {
-			free(lens);
-			return SS_ERR_BAD_REQUEST;
-		}
-		lens[i] = (int32_t)l;
-		total += l;
+	for (i = 0; rc == 0 && i < j->n_snaps; i++) {
+		rc = ss_snapshot_pack((const uint8_t *)j->snap_data[i], strlen(j->snap_data[i]),
+				      &packed[i], &len);
+		if (rc == 0 && len > (size_t)INT32_MAX - total)
+			rc = SS_ERR_BAD_REQUEST;
+		lens[i] = (int32_t)len;
+		total += len;
 	}
-	j->snap_cat = malloc(total + 1);
-	if (j->snap_cat == NULL) {
-		free(lens);
-		return SS_ERR_NOMEM;
-	}
-	for (i = 0, total = 0; i < j->n_snaps; i++) {
-		memcpy(j->snap_cat + total, j->snap_data[i], (size_t)lens[i]);
+	if (rc == 0)
+		j->snap_cat = malloc(total + 1);
+	if (rc == 0 && j->snap_cat == NULL)
+		rc = SS_ERR_NOMEM;
+	for (i = 0, total = 0; rc == 0 && i < j->n_snaps; i++) {
+		memcpy(j->snap_cat + total, packed[i], (size_t)lens[i]);
 		total += (size_t)lens[i];
 	}
 	j->snap_cat_len = total;
-	rc = ss_pgarray_int4(lens, j->n_snaps, &j->snap_lens, &j->snap_lens_len);
+	if (rc == 0)
+		rc = ss_pgarray_int4(lens, j->n_snaps, &j->snap_lens, &j->snap_lens_len);
+	for (i = 0; packed && i < j->n_snaps; i++)
+		free(packed[i]);
+	free(packed);
 	free(lens);
 	return rc;
-}
-
-/* SHA-256 of a snapshot through OpenSSL, which uses the CPU's SHA
- * extensions (libsodium's portable code takes a third of a second for an
- * 80 MB snapshot).  The same digest; 0 or SS_ERR_INTERNAL. */
-static int ss_snapshot_digest(const uint8_t *data, size_t len, uint8_t digest[32])
-{
-	unsigned int n = 0;
-
-	if (EVP_Digest(data, len, digest, &n, EVP_sha256(), NULL) != 1 || n != 32) {
-		ss_log_openssl(SS_LOG_ERROR, "draw: SHA-256 of a snapshot");
-		return SS_ERR_INTERNAL;
-	}
-	return 0;
 }
 
 static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
@@ -1455,6 +1484,9 @@ struct ss_snaps {
 	size_t npool;
 	struct ss_conflict *conf;
 	size_t nconf;
+	/* Each snapshot's digest, strata then pool and conflicts: stored with
+	 * it and checked on reading, or computed by the open that kept it. */
+	uint8_t (*digests)[32];
 };
 
 static void ss_snaps_free(struct ss_snaps *s)
@@ -1470,6 +1502,7 @@ static void ss_snaps_free(struct ss_snaps *s)
 	free(s->nids);
 	free(s->pool);
 	free(s->conf);
+	free(s->digests);
 }
 
 static int ss_snaps_parse(PGresult *res, struct ss_snaps *s)
@@ -1480,15 +1513,18 @@ static int ss_snaps_parse(PGresult *res, struct ss_snaps *s)
 	s->bufs = calloc((size_t)n + 1, sizeof(char *));
 	s->ids = calloc((size_t)n + 1, sizeof(*s->ids));
 	s->nids = calloc((size_t)n + 1, sizeof(*s->nids));
-	if (s->bufs == NULL || s->ids == NULL || s->nids == NULL)
+	s->digests = calloc((size_t)n + 1, sizeof(*s->digests));
+	if (s->bufs == NULL || s->ids == NULL || s->nids == NULL || s->digests == NULL)
 		return SS_ERR_NOMEM;
 	for (i = 0; i < n && rc == 0; i++) {
 		const char *part = PQgetvalue(res, i, 0);
 		size_t len;
-		char *buf = ss_copy_value(res, i, 2, &len);
+		char *buf;
 
-		if (buf == NULL)
-			return SS_ERR_NOMEM;
+		rc = ss_snapshot_row(res, i, (uint8_t **)&buf, &len);
+		if (rc != 0)
+			return rc;
+		memcpy(s->digests[i], PQgetvalue(res, i, 4), 32);
 		s->bufs[s->nbufs++] = buf;
 		if (strcmp(part, "stratum") == 0)
 			rc = ss_snapshot_population_parse(buf, len, &s->ids[s->nstrata],
@@ -1510,12 +1546,14 @@ static int ss_snaps_parse_kept(struct ss_job *j, struct ss_snaps *s)
 	int rc = 0;
 
 	memset(s, 0, sizeof(*s));
-	if (j->n_snaps < 2)
+	if (j->n_snaps < 2 || j->snap_digests == NULL)
 		return SS_ERR_INTERNAL;
 	s->ids = calloc(j->n_snaps, sizeof(*s->ids));
 	s->nids = calloc(j->n_snaps, sizeof(*s->nids));
-	if (s->ids == NULL || s->nids == NULL)
+	s->digests = malloc(j->n_snaps * sizeof(*s->digests));
+	if (s->ids == NULL || s->nids == NULL || s->digests == NULL)
 		return SS_ERR_NOMEM;
+	memcpy(s->digests, j->snap_digests, j->n_snaps * sizeof(*s->digests));
 	for (i = 0; rc == 0 && i < j->n_snaps; i++) {
 		char *buf = j->snap_data[i];
 		size_t len = strlen(buf);
@@ -1532,6 +1570,38 @@ static int ss_snaps_parse_kept(struct ss_job *j, struct ss_snaps *s)
 	return rc;
 }
 
+/*
+ * The snapshots read for a draw (rc: how reading them went) are those its
+ * signed draw-open or draw record names: the same number of strata, and
+ * every snapshot's digest and size.  A snapshot that does not unpack to
+ * its stored digest, or that does not parse, was changed in the database
+ * too.  0, or the error with the job's message set.
+ */
+static int ss_snaps_check(struct ss_job *j, int rc, const struct ss_snaps *s,
+			  const struct ss_record *rec)
+{
+	size_t i;
+	int ok = rc == 0 && s->nstrata == rec->n_strata;
+
+	if (rc != 0 && rc != SS_ERR_INTERNAL)
+		return rc;
+	for (i = 0; ok && i < rec->n_strata; i++)
+		ok = s->nids[i] == rec->strata[i].size &&
+		     sodium_memcmp(s->digests[i], rec->strata[i].digest, 32) == 0;
+	if (ok)
+		ok = s->npool == rec->pool_size && s->nconf == rec->conflicts_size &&
+		     sodium_memcmp(s->digests[s->nstrata], rec->pool_digest, 32) == 0 &&
+		     sodium_memcmp(s->digests[s->nstrata + 1], rec->conflicts_digest, 32) == 0;
+	if (ok)
+		return 0;
+	ss_error("draw: the snapshots stored for task %s are not those its signed record names",
+		 j->task);
+	return ss_job_fail(j, SS_ERR_INTERNAL, "draw.task_id",
+			   "the snapshots stored for this draw are not those its signed record "
+			   "names (changed in the database?); nothing is drawn from them",
+			   "本次抽取存储的快照与其已签名记录不符（数据库被改动？），不据此抽取");
+}
+
 static int ss_work_run_draw(struct ss_drawsvc *d, struct ss_job *j)
 {
 	PGresult *o = j->res[0], *wr = j->res[1];
@@ -1539,6 +1609,7 @@ static int ss_work_run_draw(struct ss_drawsvc *d, struct ss_job *j)
 	struct ss_witness *ws = NULL;
 	struct ss_draw_stratum *st = NULL;
 	struct ss_draw_input in;
+	struct ss_draw_digests known;
 	struct ss_snaps sn;
 	const char **objs = NULL;
 	int32_t *nums = NULL;
@@ -1614,8 +1685,7 @@ static int ss_work_run_draw(struct ss_drawsvc *d, struct ss_job *j)
 			}
 	}
 	rc = j->res[2] != NULL ? ss_snaps_parse(j->res[2], &sn) : ss_snaps_parse_kept(j, &sn);
-	if (rc == 0 && sn.nstrata != open->n_strata)
-		rc = SS_ERR_INTERNAL;
+	rc = ss_snaps_check(j, rc, &sn, open);
 	st = calloc(open->n_strata + 1, sizeof(*st));
 	if (rc == 0 && st == NULL)
 		rc = SS_ERR_NOMEM;
@@ -1647,7 +1717,12 @@ static int ss_work_run_draw(struct ss_drawsvc *d, struct ss_job *j)
 	in.waiver_reason = waiver_r;
 	in.timestamp = (int64_t)time(NULL);
 	in.key_id = ss_key_id(d->key);
-	rc = ss_draw_compute(&in, &out);
+	/* The snapshots' digests are known (ss_snaps_check): not re-encoded
+	 * and re-hashed here. */
+	known.population = (const uint8_t(*)[32])sn.digests;
+	known.pool = sn.digests[sn.nstrata];
+	known.conflicts = sn.digests[sn.nstrata + 1];
+	rc = ss_draw_compute_known(&in, &known, &out);
 	if (rc == 0)
 		rc = ss_record_encode(out, &j->rec, &j->rec_len);
 	if (rc != 0)
@@ -1713,7 +1788,7 @@ static int ss_work_recuse(struct ss_drawsvc *d, struct ss_job *j)
 		free(b);
 	}
 	if (rc == 0)
-		rc = ss_snaps_parse(j->res[2], &sn);
+		rc = ss_snaps_check(j, ss_snaps_parse(j->res[2], &sn), &sn, draw);
 	if (rc == 0) {
 		rc = ss_draw_recusal(draw, sn.pool, sn.npool, sn.conf, sn.nconf,
 				     (const struct ss_record *const *)prior, np, q->object_id,
@@ -1973,6 +2048,7 @@ struct ss_receipt_job {
 	struct ss_receipt r;
 	struct ss_signed *wit;
 	struct ss_blob *pops;
+	uint8_t **files; /* the snapshots unpacked, one per row of snaps */
 	uint8_t (*proof)[32];
 	uint8_t *out;
 	size_t out_len;
@@ -1982,6 +2058,11 @@ struct ss_receipt_job {
 
 static void ss_receipt_job_free(struct ss_receipt_job *rj)
 {
+	int i;
+
+	for (i = 0; rj->files != NULL && i < PQntuples(rj->snaps); i++)
+		free(rj->files[i]);
+	free(rj->files);
 	PQclear(rj->snaps);
 	free(rj->wit);
 	free(rj->pops);
@@ -1994,8 +2075,26 @@ static void ss_receipt_work(uv_work_t *w)
 {
 	struct ss_receipt_job *rj = w->data;
 	unsigned int n = 0;
+	int i;
 
-	rj->rc = ss_receipt_encode(&rj->r, &rj->out, &rj->out_len);
+	/* The snapshots, unpacked and checked against their digests. */
+	rj->files = calloc((size_t)PQntuples(rj->snaps) + 1, sizeof(*rj->files));
+	rj->rc = rj->files != NULL ? 0 : SS_ERR_NOMEM;
+	for (i = 0; rj->rc == 0 && i < PQntuples(rj->snaps); i++) {
+		const char *part = PQgetvalue(rj->snaps, i, 0);
+		struct ss_blob b;
+
+		rj->rc = ss_snapshot_row(rj->snaps, i, &rj->files[i], &b.len);
+		b.data = rj->files[i];
+		if (strcmp(part, "stratum") == 0)
+			rj->pops[rj->r.n_populations++] = b;
+		else if (strcmp(part, "pool") == 0)
+			rj->r.inspectors = b;
+		else
+			rj->r.conflicts = b;
+	}
+	if (rj->rc == 0)
+		rj->rc = ss_receipt_encode(&rj->r, &rj->out, &rj->out_len);
 	if (rj->rc == 0 &&
 	    (EVP_Digest(rj->out, rj->out_len, rj->sha, &n, EVP_sha256(), NULL) != 1 || n != 32))
 		rj->rc = SS_ERR_INTERNAL;
@@ -2082,18 +2181,6 @@ static void ss_receipt_snaps(void *arg, int err, PGresult *res)
 				rc = SS_ERR_INTERNAL;
 		}
 	}
-	for (i = 0; rc == 0 && i < (size_t)PQntuples(res); i++) {
-		const char *part = PQgetvalue(res, (int)i, 0);
-		struct ss_blob b = {(const uint8_t *)PQgetvalue(res, (int)i, 2),
-				    (size_t)PQgetlength(res, (int)i, 2)};
-
-		if (strcmp(part, "stratum") == 0)
-			pops[r.n_populations++] = b;
-		else if (strcmp(part, "pool") == 0)
-			r.inspectors = b;
-		else
-			r.conflicts = b;
-	}
 	/* Witness records in the order of the draw-open record, as in the draw. */
 	if (rc == 0 && r.open.record.data != NULL && r.n_witnesses > 1) {
 		struct ss_record *o = NULL;
@@ -2139,8 +2226,8 @@ static void ss_receipt_snaps(void *arg, int err, PGresult *res)
 		ss_request_fail(req, rc != 0 ? rc : SS_ERR_NOMEM, NULL, NULL, NULL);
 		return;
 	}
-	/* The records, snapshots and checkpoint point into the two results,
-	 * which live until the receipt is built. */
+	/* The records and checkpoint point into the two results, which live
+	 * until the receipt is built; the worker unpacks the snapshots. */
 	ss_pg_keep(res);
 	rj->snaps = res;
 	rj->req = req;
@@ -2177,7 +2264,9 @@ static void ss_receipt_got(void *arg, int err, PGresult *res)
 	ss_pg_keep(res);
 	req->work = res;
 	req->work_free = ss_receipt_free_work;
-	ss_request_query(req, ss_snapshots_sql, 1, params, ss_receipt_snaps);
+	if (ss_pgpool_query_binary(req->conn->srv->pool, ss_snapshots_sql, 1, params,
+				   ss_receipt_snaps, req) != 0)
+		ss_request_fail(req, SS_ERR_DATABASE_UNAVAILABLE, NULL, NULL, NULL);
 }
 
 void ss_handle_receipt_get(struct ss_request *req)

@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE /* program_invocation_short_name */
 #include "harness.h"
+#include "snapstore.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -424,6 +425,33 @@ char *th_db_value(PGconn *db, const char *sql)
 		v = strdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return v;
+}
+
+char *th_snapshot(const char *task, const char *part, int ordinal)
+{
+	PGconn *db = th_db(1);
+	char ord[16];
+	const char *params[3] = {task, part, ord};
+	PGresult *res;
+	uint8_t *file = NULL;
+	size_t len;
+
+	snprintf(ord, sizeof(ord), "%d", ordinal);
+	res = PQexecParams(db,
+			   "SELECT packed, digest FROM draw_snapshots WHERE task_id = $1 "
+			   "AND part = $2 AND ordinal = $3::integer",
+			   3, NULL, params, NULL, NULL, 1);
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	assert_int_equal(PQntuples(res), 1);
+	assert_false(PQgetisnull(res, 0, 0));
+	assert_int_equal(PQgetlength(res, 0, 1), 32);
+	assert_int_equal(ss_snapshot_unpack((const uint8_t *)PQgetvalue(res, 0, 0),
+					    (size_t)PQgetlength(res, 0, 0),
+					    (const uint8_t *)PQgetvalue(res, 0, 1), &file, &len),
+			 0);
+	PQclear(res);
+	PQfinish(db);
+	return (char *)file;
 }
 
 int th_run(const char *cmd)

@@ -105,6 +105,13 @@ int th_run(const char *cmd);
 PGconn *th_db(int owner);
 /* Runs a query returning one value as a malloc'd string (NULL on error). */
 char *th_db_value(PGconn *db, const char *sql);
+/*
+ * The snapshot file a draw stored for task (part "stratum" with its
+ * ordinal, "pool" or "conflicts"), read as the owner and unpacked by the
+ * server's own code, which checks it against its stored digest; asserts
+ * that there is one.  malloc'd, NUL-terminated.
+ */
+char *th_snapshot(const char *task, const char *part, int ordinal);
 
 /*
  * in with date tokens replaced by today's dates (China time): @TODAY

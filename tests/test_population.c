@@ -134,33 +134,35 @@ static void check(const struct row *rows, size_t n)
  * then versions appended for some (moved out, changed stratum), rows of
  * version 0 (drawn this year) once for some and twice for others, and of
  * version -1 (a plan rule) for others. */
+static const char *id_prefix = "E";
+
 static struct row *fixture(size_t n, size_t *total)
 {
 	struct row *r = calloc(n + n / 2 + 16, sizeof(*r));
 	size_t i, m = 0;
 
 	for (i = 0; i < n; i++, m++) {
-		snprintf(r[m].id, sizeof(r[m].id), "E%06zu", i + 1);
+		snprintf(r[m].id, sizeof(r[m].id), "%s%06zu", id_prefix, i + 1);
 		r[m].version = 1;
 		r[m].stratum = i % 7 == 0 ? -1 : (int)(i % NS);
 	}
 	for (i = 3; i < n; i += 11, m++) { /* a second version */
-		snprintf(r[m].id, sizeof(r[m].id), "E%06zu", i + 1);
+		snprintf(r[m].id, sizeof(r[m].id), "%s%06zu", id_prefix, i + 1);
 		r[m].version = 2;
 		r[m].stratum = i % 2 ? -1 : (int)((i + 1) % NS);
 	}
 	for (i = 5; i < n; i += 13, m++) { /* drawn once this year */
-		snprintf(r[m].id, sizeof(r[m].id), "E%06zu", i + 1);
+		snprintf(r[m].id, sizeof(r[m].id), "%s%06zu", id_prefix, i + 1);
 		r[m].version = 0;
 		r[m].stratum = -1;
 	}
 	for (i = 5; i < n; i += 26, m++) { /* of those, every other one twice */
-		snprintf(r[m].id, sizeof(r[m].id), "E%06zu", i + 1);
+		snprintf(r[m].id, sizeof(r[m].id), "%s%06zu", id_prefix, i + 1);
 		r[m].version = 0;
 		r[m].stratum = -1;
 	}
 	for (i = 8; i < n; i += 17, m++) { /* excluded by a plan rule */
-		snprintf(r[m].id, sizeof(r[m].id), "E%06zu", i + 1);
+		snprintf(r[m].id, sizeof(r[m].id), "%s%06zu", id_prefix, i + 1);
 		r[m].version = -1;
 		r[m].stratum = -1;
 	}
@@ -251,6 +253,36 @@ static void the_cap_counts_draws(void **state)
 	PQclear(res);
 }
 
+/* Ids compared past their first 16 bytes (all alike here), and ids of
+ * every length up to and beyond 16, some the prefix of another. */
+static void long_and_short_ids(void **state)
+{
+	static const char *const ids[] = {"A", "AB", "ABCDEFG", "ABCDEFGH", "ABCDEFGHI",
+					  "ABCDEFGHIJKLMNO", "ABCDEFGHIJKLMNOP", "ABCDEFGHIJKLMNOPQ",
+					  "ABCDEFGHIJKLMNOPA", "ABCDEFGHIJKLMNOPQR", "ABCDEFGHIJKLMNOPQ0",
+					  "ABCDEFGHIJKLMNOQ", "B", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"};
+	struct row r[64], *big;
+	size_t n = 0, i, total;
+
+	(void)state;
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		snprintf(r[n].id, sizeof(r[n].id), "%s", ids[i]);
+		r[n].version = 1;
+		r[n++].stratum = (int)(i % NS);
+		if (i % 3 == 0) { /* drawn once */
+			snprintf(r[n].id, sizeof(r[n].id), "%s", ids[i]);
+			r[n].version = 0;
+			r[n++].stratum = -1;
+		}
+	}
+	check(r, n);
+	id_prefix = "9111010512345678-";
+	big = fixture(5000, &total);
+	check(big, total);
+	free(big);
+	id_prefix = "E";
+}
+
 static void impossible_rows_are_refused(void **state)
 {
 	struct row twice[] = {{"A", 1, 0}, {"A", 1, 1}};
@@ -280,6 +312,7 @@ int main(void)
 		cmocka_unit_test(two_runs_from_a_synchronized_scan),
 		cmocka_unit_test(no_order_at_all),
 		cmocka_unit_test(the_cap_counts_draws),
+		cmocka_unit_test(long_and_short_ids),
 		cmocka_unit_test(impossible_rows_are_refused),
 	};
 

@@ -1135,8 +1135,9 @@ static void ss_read_next(void *arg, int err, PGresult *res)
 				ss_act_fail(d, j, SS_ERR_INTERNAL, NULL, NULL, NULL);
 				return;
 			}
-			if (ss_pgpool_query(d->srv->pool, pop->sql, pop->nparams,
-					    (const char *const *)pop->params, ss_read_next, j) != 0)
+			/* Binary results: versions and strata as four bytes, not text to parse. */
+			if (ss_pgpool_query_binary(d->srv->pool, pop->sql, pop->nparams,
+						   (const char *const *)pop->params, ss_read_next, j) != 0)
 				ss_act_fail(d, j, SS_ERR_DATABASE_UNAVAILABLE, NULL, NULL, NULL);
 			ss_population_free(pop);
 			return;

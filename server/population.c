@@ -64,20 +64,14 @@ static int ss_vrow_cmp(const void *a, const void *b)
 	return x->version > y->version ? -1 : x->version < y->version;
 }
 
-/* A decimal int32 as the query gives it ("-1", "0", "17"); -2 if it is not one. */
-static int32_t ss_int_value(const char *s)
+/* An int4 column of a binary result (big-endian); -2 if it is not one. */
+static int32_t ss_int_value(PGresult *res, int row, int col)
 {
-	int64_t v = 0;
-	int neg = *s == '-';
+	const uint8_t *b = (const uint8_t *)PQgetvalue(res, row, col);
 
-	s += neg;
-	if (*s == '\0')
+	if (PQfformat(res, col) != 1 || PQgetlength(res, row, col) != 4)
 		return -2;
-	for (; *s >= '0' && *s <= '9' && v <= INT32_MAX; s++)
-		v = v * 10 + (*s - '0');
-	if (*s != '\0' || v > INT32_MAX)
-		return -2;
-	return (int32_t)(neg ? -v : v);
+	return (int32_t)((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]);
 }
 
 /*
@@ -214,8 +208,8 @@ int ss_population_latest(PGresult *pop, size_t ns, long cap, const char **ids, s
 		v[i].id = id;
 		v[i].k1 = ss_be64(id, len);
 		v[i].k2 = len > 8 ? ss_be64(id + 8, len - 8) : 0;
-		v[i].version = ss_int_value(PQgetvalue(pop, (int)i, 1));
-		v[i].stratum = PQgetisnull(pop, (int)i, 2) ? -1 : ss_int_value(PQgetvalue(pop, (int)i, 2));
+		v[i].version = ss_int_value(pop, (int)i, 1);
+		v[i].stratum = PQgetisnull(pop, (int)i, 2) ? -1 : ss_int_value(pop, (int)i, 2);
 		if (v[i].stratum < -1 || v[i].stratum >= (int32_t)ns || v[i].version < -1) {
 			rc = SS_ERR_INTERNAL;
 			goto out;

@@ -10,7 +10,8 @@
 #include <libpq-fe.h>
 
 /*
- * pop holds rows (record_id, version, stratum): versions of records, the
+ * pop holds rows (record_id, version, stratum; results in binary format,
+ * version and stratum int4): versions of records, the
  * stratum NULL unless the version is eligible in it; a row of version 0
  * for each time an object was drawn this year, and rows of version -1
  * naming objects a plan rule excludes.  Keeps each record's latest

@@ -43,7 +43,10 @@ int ss_snapshot_pack(const uint8_t *data, size_t len, uint8_t **out, size_t *out
 		ZSTD_freeCCtx(cc);
 		return SS_ERR_NOMEM;
 	}
-	/* The whole input in one call: the frame header states its size. */
+	/* The whole input in one call: the frame header states its size.  Two
+	 * threads where the library has them (the build machine has two
+	 * cores, and PostgreSQL waits meanwhile): still one frame. */
+	(void)ZSTD_CCtx_setParameter(cc, ZSTD_c_nbWorkers, 2);
 	n = ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, SS_SNAPSHOT_LEVEL)) ||
 		    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1))
 		? (size_t)-1

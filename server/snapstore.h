@@ -4,7 +4,7 @@
  * with its content size in the frame header.  A population of 4,000,000
  * ids is a 76 MB file; PostgreSQL received, checked and compressed it in
  * about 1.7 s, which was a third of the whole draw.  Packed here on the
- * draw's worker thread, it is a fifth to a fifteenth of the bytes to send
+ * draw's worker thread, it is a third to a fifteenth of the bytes to send
  * and write.  Unpacking checks the frame and the snapshot's digest, so a
  * stored snapshot that was changed is refused rather than drawn from.
  */

@@ -29,6 +29,8 @@ struct row {
 	int stratum; /* -1: NULL */
 };
 
+/* The rows as the draw's read returns them: binary results, version and
+ * stratum int4 (big-endian). */
 static PGresult *result_of(const struct row *rows, size_t n)
 {
 	PGresAttDesc att[3];
@@ -41,22 +43,24 @@ static PGresult *result_of(const struct row *rows, size_t n)
 	memset(att, 0, sizeof(att));
 	for (k = 0; k < 3; k++) {
 		att[k].name = names[k];
-		att[k].format = 0;
-		att[k].typlen = -1;
+		att[k].format = 1;
+		att[k].typlen = k == 0 ? -1 : 4;
 		att[k].atttypmod = -1;
 	}
 	assert_int_equal(PQsetResultAttrs(res, 3, att), 1);
 	for (i = 0; i < n; i++) {
-		char v[16], s[16];
+		char v[4], s[4];
 
-		snprintf(v, sizeof(v), "%d", rows[i].version);
-		snprintf(s, sizeof(s), "%d", rows[i].stratum);
+		for (k = 0; k < 4; k++) {
+			v[k] = (char)((uint32_t)rows[i].version >> (24 - 8 * k));
+			s[k] = (char)((uint32_t)rows[i].stratum >> (24 - 8 * k));
+		}
 		assert_int_equal(PQsetvalue(res, (int)i, 0, (char *)rows[i].id, (int)strlen(rows[i].id)), 1);
-		assert_int_equal(PQsetvalue(res, (int)i, 1, v, (int)strlen(v)), 1);
+		assert_int_equal(PQsetvalue(res, (int)i, 1, v, 4), 1);
 		if (rows[i].stratum < 0)
 			assert_int_equal(PQsetvalue(res, (int)i, 2, NULL, -1), 1);
 		else
-			assert_int_equal(PQsetvalue(res, (int)i, 2, s, (int)strlen(s)), 1);
+			assert_int_equal(PQsetvalue(res, (int)i, 2, s, 4), 1);
 	}
 	return res;
 }

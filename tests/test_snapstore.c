@@ -34,7 +34,7 @@ static char *population(size_t n, size_t *len)
 static void packs_and_unpacks_to_the_same_file(void **state)
 {
 	size_t len, plen, ulen;
-	char *file = population(100000, &len);
+	char *file = population(1000000, &len);
 	uint8_t digest[32], *packed, *back;
 
 	(void)state;

@@ -221,6 +221,83 @@ struct select_part {
 	struct cand *heap;
 };
 
+static int cand_key_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * The k best of ids[from..to) by a threshold (most draws): keys are
+ * uniform over [0, 10^9) (nine digits of a SHA-256, reversed), so about
+ * k + 4 sqrt(k) + 16 ids have a key below the threshold chosen for that
+ * many, and every id above it comes after all of those.  They are
+ * collected, sorted by key, equal keys by cand_cmp, and the first k kept.
+ * 0, or -1 if fewer than k passed (then the heap decides; never seen in
+ * practice, but the result does not depend on the threshold).
+ */
+static int select_by_threshold(struct select_part *p, size_t k)
+{
+	struct order o = {p->ft, p->ids};
+	size_t m = p->to - p->from, root = 1, want, cap, got = 0, i, j, e;
+	uint64_t limit;
+	struct cand *c;
+
+	while (root * root < k)
+		root++;
+	want = k + 4 * root + 16;
+	cap = want + want / 4 + 64;
+	limit = (uint64_t)((double)want / (double)m * 1e9) + 1;
+	c = malloc(cap * sizeof(*c));
+	if (c == NULL)
+		return -1;
+	for (i = p->from; i < p->to; i++) {
+		uint64_t key = ft_key(p->ft, p->ids[i], strlen(p->ids[i]), NULL);
+
+		if (key >= limit)
+			continue;
+		if (got == cap) {
+			struct cand *more = realloc(c, 2 * cap * sizeof(*c));
+
+			if (more == NULL) {
+				free(c);
+				return -1;
+			}
+			c = more;
+			cap *= 2;
+		}
+		c[got].key = key;
+		c[got++].idx = i;
+	}
+	if (got < k) {
+		free(c);
+		return -1;
+	}
+	qsort(c, got, sizeof(*c), cand_key_cmp);
+	/* Equal keys (about one pair in 10^9 / got) go by the full order. */
+	for (i = 0; i < got; i = e) {
+		for (e = i + 1; e < got && c[e].key == c[i].key; e++)
+			;
+		for (j = i + 1; j < e; j++) {
+			struct cand t = c[j];
+			size_t h = j;
+
+			while (h > i && cand_cmp(&o, &t, &c[h - 1]) < 0) {
+				c[h] = c[h - 1];
+				h--;
+			}
+			c[h] = t;
+		}
+	}
+	memcpy(p->heap, c, k * sizeof(*c));
+	free(c);
+	p->got = k;
+	return 0;
+}
+
 static void *select_part_run(void *arg)
 {
 	struct select_part *p = arg;
@@ -228,6 +305,8 @@ static void *select_part_run(void *arg)
 	struct cand *heap = p->heap, c, t;
 	size_t i, used = 0, k = p->k < p->to - p->from ? p->k : p->to - p->from;
 
+	if (k > 0 && k <= (p->to - p->from) / 8 && select_by_threshold(p, k) == 0)
+		return NULL;
 	for (i = p->from; i < p->to; i++) {
 		c.key = ft_key(p->ft, p->ids[i], strlen(p->ids[i]), NULL);
 		c.idx = i;

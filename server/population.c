@@ -8,8 +8,8 @@
  * or two when PostgreSQL's synchronized scan starts in the middle of the
  * table), and a smaller number in no order: versions written later, one
  * row per time an object was drawn this year, plan rules.  The long runs
- * are merged; the other rows are sorted apart and joined to them in one
- * pass, without copying the millions.  Ids are compared by their first 16
+ * stay where they are; the other rows are sorted apart; all are joined in
+ * one pass, without copying the millions.  Ids are compared by their first 16
  * bytes as two big-endian integers, then the rest: a unified social credit
  * code is 18 bytes, and codes of one district share their first eight.
  */
@@ -74,108 +74,52 @@ static int32_t ss_int_value(PGresult *res, int row, int col)
 	return (int32_t)((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]);
 }
 
+/* A sorted run of rows: the next row and the end. */
+struct ss_run {
+	const struct ss_vrow *at, *end;
+};
+
 /*
- * Splits v (n rows) into its long ascending runs, merged into one sorted
- * run at the front (*main rows), and the rest after them, sorted (*rest
- * rows): a run is long if it holds at least n / 64 rows (and 1024).
- * -1 when memory runs out.
+ * The runs to join: each ascending run of v of at least n / 64 rows (and
+ * 1024) where it lies, then the other rows copied to *rest and sorted
+ * there (the caller frees *rest).  At most 65 runs.  -1 when memory runs
+ * out.
  */
-static int ss_vrow_split(struct ss_vrow *v, size_t n, size_t *main, size_t *rest)
+static int ss_vrow_runs(const struct ss_vrow *v, size_t n, struct ss_run *runs, size_t *nruns,
+			struct ss_vrow **rest)
 {
-	struct ss_vrow *tmp, *src, *dst;
-	size_t *bounds, runs = 0, i, start, r, w, keep = 0, other = 0;
-	size_t min_run = n / 64 > 1024 ? n / 64 : 1024;
+	size_t min_run = n / 64 > 1024 ? n / 64 : 1024, start, i, k, other = 0, r = 0;
+	struct ss_vrow *o;
 
-	for (i = 1; i < n && ss_vrow_cmp(&v[i - 1], &v[i]) <= 0; i++)
-		;
-	if (i >= n || i >= min_run) {
-		/* One long run first (the usual case): the rest is sorted in
-		 * place unless it holds another long run. */
-		size_t first = i;
-
-		for (start = first; start < n; start = i) {
-			for (i = start + 1; i < n && ss_vrow_cmp(&v[i - 1], &v[i]) <= 0; i++)
-				;
-			if (i - start >= min_run)
-				break;
-		}
-		if (start >= n) {
-			qsort(v + first, n - first, sizeof(*v), ss_vrow_cmp);
-			*main = first;
-			*rest = n - first;
-			return 0;
-		}
-	}
-	tmp = malloc(n * sizeof(*tmp));
-	bounds = malloc(66 * sizeof(*bounds));
-	if (tmp == NULL || bounds == NULL) {
-		free(tmp);
-		free(bounds);
-		return -1;
-	}
-	/* Long runs go to the front of tmp in their order (64 at most, since
-	 * each is at least n / 64 rows); the rest after them. */
 	for (start = 0; start < n; start = i) {
 		for (i = start + 1; i < n && ss_vrow_cmp(&v[i - 1], &v[i]) <= 0; i++)
 			;
-		if (i - start >= min_run && runs < 64) {
-			bounds[runs++] = keep;
-			keep += i - start;
-		}
-	}
-	for (start = 0, r = 0; start < n; start = i) {
-		for (i = start + 1; i < n && ss_vrow_cmp(&v[i - 1], &v[i]) <= 0; i++)
-			;
-		if (r < runs && i - start >= min_run) {
-			memcpy(tmp + bounds[r], v + start, (i - start) * sizeof(*v));
-			r++;
+		if (i - start >= min_run && r < 64) {
+			runs[r].at = v + start;
+			runs[r++].end = v + i;
 		} else {
-			memcpy(tmp + keep + other, v + start, (i - start) * sizeof(*v));
 			other += i - start;
 		}
 	}
-	qsort(tmp + keep, other, sizeof(*tmp), ss_vrow_cmp);
-	memcpy(v + keep, tmp + keep, other * sizeof(*v));
-	bounds[runs] = keep;
-	src = tmp;
-	dst = v;
-	while (runs > 1) {
-		/* Merge runs pairwise from src into dst (an odd last run merges
-		 * with an empty one); run w of the result starts at bounds[w]. */
-		for (r = 0, w = 0; r < runs; r += 2, w++) {
-			size_t a = bounds[r], am = bounds[r + 1], b = am;
-			size_t bm = r + 2 <= runs ? bounds[r + 2] : am, o = a;
-
-			while (a < am && b < bm)
-				dst[o++] = ss_vrow_cmp(&src[b], &src[a]) < 0 ? src[b++] : src[a++];
-			while (a < am)
-				dst[o++] = src[a++];
-			while (b < bm)
-				dst[o++] = src[b++];
-			bounds[w] = bounds[r];
+	o = malloc((other + 1) * sizeof(*o));
+	if (o == NULL)
+		return -1;
+	for (start = 0, other = 0, i = 0, k = 0; start < n; start = i) {
+		if (k < r && runs[k].at == v + start) {
+			i = (size_t)(runs[k++].end - v);
+			continue;
 		}
-		bounds[w] = keep;
-		runs = w;
-		src = dst;
-		dst = src == v ? tmp : v;
+		for (i = start + 1; i < n && ss_vrow_cmp(&v[i - 1], &v[i]) <= 0; i++)
+			;
+		memcpy(o + other, v + start, (i - start) * sizeof(*v));
+		other += i - start;
 	}
-	if (src != v)
-		memcpy(v, src, keep * sizeof(*v));
-	free(tmp);
-	free(bounds);
-	*main = keep;
-	*rest = other;
+	qsort(o, other, sizeof(*o), ss_vrow_cmp);
+	runs[r].at = o;
+	runs[r++].end = o + other;
+	*nruns = r;
+	*rest = o;
 	return 0;
-}
-
-/* The rows of one id in a sorted run from *at: advances *at past them. */
-static size_t ss_vrow_group(const struct ss_vrow *v, size_t n, size_t *at, const struct ss_vrow *id)
-{
-	size_t from = *at;
-
-	while (*at < n && ss_vrow_idcmp(&v[*at], id) == 0)
-		(*at)++;
-	return *at - from;
 }
 
 /*
@@ -190,15 +134,21 @@ static size_t ss_vrow_group(const struct ss_vrow *v, size_t n, size_t *at, const
  */
 int ss_population_latest(PGresult *pop, size_t ns, long cap, const char **ids, size_t *first)
 {
-	size_t n = (size_t)PQntuples(pop), i, m, r, nm, nr, out = 0, gm, gr;
-	struct ss_vrow *v = malloc((n + 1) * sizeof(*v)), *rest;
+	size_t n = (size_t)PQntuples(pop), i, nruns = 0, out = 0, ng, gcap = 16;
+	struct ss_vrow *v = malloc((n + 1) * sizeof(*v)), *rest = NULL;
+	const struct ss_vrow **group = malloc(gcap * sizeof(*group));
+	struct ss_run runs[65];
 	int8_t *strata = malloc(n + 1);
 	const char **tmp = NULL;
 	size_t *fill = calloc(ns + 1, sizeof(*fill));
 	int rc = 0;
 
-	if (v == NULL || strata == NULL || fill == NULL || ns > INT8_MAX) {
-		rc = v == NULL || strata == NULL || fill == NULL ? SS_ERR_NOMEM : SS_ERR_INTERNAL;
+	if (v == NULL || group == NULL || strata == NULL || fill == NULL) {
+		rc = SS_ERR_NOMEM;
+		goto out;
+	}
+	if (ns > INT8_MAX) {
+		rc = SS_ERR_INTERNAL;
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -215,43 +165,53 @@ int ss_population_latest(PGresult *pop, size_t ns, long cap, const char **ids, s
 			goto out;
 		}
 	}
-	if (ss_vrow_split(v, n, &nm, &nr) != 0) {
+	if (ss_vrow_runs(v, n, runs, &nruns, &rest) != 0) {
 		rc = SS_ERR_NOMEM;
 		goto out;
 	}
-	/* Both sorted: each id's rows are a group in the long runs and one in
-	 * the rest; they are joined as they come, in id order. */
-	rest = v + nm;
-	for (m = 0, r = 0; m < nm || r < nr;) {
-		const struct ss_vrow *id = r >= nr || (m < nm && ss_vrow_idcmp(&v[m], &rest[r]) <= 0)
-						   ? &v[m]
-						   : &rest[r];
-		const struct ss_vrow *a, *b, *latest = NULL;
-		size_t m0 = m, r0 = r, drawn = 0;
-		int32_t prev = 0;
+	/* The runs joined in id order, one id at a time, without moving them. */
+	for (;;) {
+		const struct ss_vrow *id = NULL, *latest = NULL;
+		size_t r, drawn = 0;
 		int rule = 0;
 
-		gm = ss_vrow_group(v, nm, &m, id);
-		gr = ss_vrow_group(rest, nr, &r, id);
-		/* Both groups run latest version first: walked as one, the
-		 * versions come in decreasing order, the first the latest. */
-		for (a = v + m0, b = rest + r0; a < v + m0 + gm || b < rest + r0 + gr;) {
-			const struct ss_vrow *x =
-				b >= rest + r0 + gr || (a < v + m0 + gm && a->version >= b->version) ? a++
-												      : b++;
+		for (r = 0; r < nruns; r++)
+			if (runs[r].at < runs[r].end && (id == NULL || ss_vrow_idcmp(runs[r].at, id) < 0))
+				id = runs[r].at;
+		if (id == NULL)
+			break;
+		/* The id's rows from every run, latest version first. */
+		for (r = 0, ng = 0; r < nruns; r++)
+			while (runs[r].at < runs[r].end && ss_vrow_idcmp(runs[r].at, id) == 0) {
+				const struct ss_vrow *x = runs[r].at++;
+				size_t h = ng;
 
-			if (x->version > 0) {
-				if (x->version == prev) {
-					rc = SS_ERR_INTERNAL; /* a version twice */
-					goto out;
+				if (ng == gcap) {
+					const struct ss_vrow **more = realloc(group, 2 * gcap * sizeof(*group));
+
+					if (more == NULL) {
+						rc = SS_ERR_NOMEM;
+						goto out;
+					}
+					group = more;
+					gcap *= 2;
 				}
-				if (latest == NULL)
-					latest = x;
-				prev = x->version;
+				while (h > 0 && group[h - 1]->version < x->version) {
+					group[h] = group[h - 1];
+					h--;
+				}
+				group[h] = x;
+				ng++;
 			}
-			drawn += x->version == 0;
-			rule |= x->version < 0;
+		for (i = 0; i < ng; i++) {
+			if (group[i]->version > 0 && i > 0 && group[i - 1]->version == group[i]->version) {
+				rc = SS_ERR_INTERNAL; /* a version twice */
+				goto out;
+			}
+			drawn += group[i]->version == 0;
+			rule |= group[i]->version < 0;
 		}
+		latest = group[0]->version > 0 ? group[0] : NULL;
 		if (latest == NULL || latest->stratum < 0 || rule || (cap > 0 && drawn >= (size_t)cap))
 			continue; /* no record at all, not eligible, or excluded */
 		ids[out] = latest->id;
@@ -275,6 +235,8 @@ int ss_population_latest(PGresult *pop, size_t ns, long cap, const char **ids, s
 	}
 out:
 	free(v);
+	free(rest);
+	free(group);
 	free(strata);
 	free(tmp);
 	free(fill);

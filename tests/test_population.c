@@ -24,7 +24,7 @@
 #define NS 3
 
 struct row {
-	char id[24];
+	char id[32];
 	int version;
 	int stratum; /* -1: NULL */
 };
@@ -257,14 +257,17 @@ static void the_cap_counts_draws(void **state)
 	PQclear(res);
 }
 
-/* Ids compared past their first 16 bytes (all alike here), and ids of
- * every length up to and beyond 16, some the prefix of another. */
+/* Ids compared past their first 24 bytes (all alike here), and ids of
+ * every length up to and beyond 24, some the prefix of another. */
 static void long_and_short_ids(void **state)
 {
 	static const char *const ids[] = {"A", "AB", "ABCDEFG", "ABCDEFGH", "ABCDEFGHI",
 					  "ABCDEFGHIJKLMNO", "ABCDEFGHIJKLMNOP", "ABCDEFGHIJKLMNOPQ",
 					  "ABCDEFGHIJKLMNOPA", "ABCDEFGHIJKLMNOPQR", "ABCDEFGHIJKLMNOPQ0",
-					  "ABCDEFGHIJKLMNOQ", "B", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"};
+					  "ABCDEFGHIJKLMNOQ", "B", "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+					  "ABCDEFGHIJKLMNOPQRSTUVW", "ABCDEFGHIJKLMNOPQRSTUVWX",
+					  "ABCDEFGHIJKLMNOPQRSTUVWXY", "ABCDEFGHIJKLMNOPQRSTUVWXZ",
+					  "ABCDEFGHIJKLMNOPQRSTUVWXA"};
 	struct row r[64], *big;
 	size_t n = 0, i, total;
 
@@ -280,7 +283,7 @@ static void long_and_short_ids(void **state)
 		}
 	}
 	check(r, n);
-	id_prefix = "9111010512345678-";
+	id_prefix = "911101051234567890ABCD-";
 	big = fixture(5000, &total);
 	check(big, total);
 	free(big);

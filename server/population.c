@@ -82,6 +82,66 @@ struct ss_run {
 	const struct ss_vrow *at, *end;
 };
 
+/* The rows of v in ascending runs of at least min_run rows. */
+static size_t ss_vrow_long(const struct ss_vrow *v, size_t n, size_t min_run)
+{
+	size_t start, i, covered = 0;
+
+	for (start = 0; start < n; start = i) {
+		for (i = start + 1; i < n && ss_vrow_cmp(&v[i - 1], &v[i]) <= 0; i++)
+			;
+		if (i - start >= min_run)
+			covered += i - start;
+	}
+	return covered;
+}
+
+#define SS_LANES 8
+
+/*
+ * Rows that came from a parallel scan: PostgreSQL's workers each return
+ * their rows in table order, and its Gather interleaves them row by row,
+ * so v holds a few ascending sequences shuffled together and no long run.
+ * Each row is dealt to the lane whose last row is the greatest not above
+ * it (up to SS_LANES lanes; a row that fits none goes last), and the lanes
+ * are laid out one after another in a new array (*out, the caller frees
+ * it): each is then an ascending run.  -1 when memory runs out.
+ */
+static int ss_vrow_unshuffle(const struct ss_vrow *v, size_t n, struct ss_vrow **out)
+{
+	const struct ss_vrow *tail[SS_LANES];
+	size_t count[SS_LANES + 1] = {0}, at[SS_LANES + 1], i, lanes = 0, l;
+	uint8_t *lane = malloc(n + 1);
+	struct ss_vrow *w = malloc((n + 1) * sizeof(*w));
+
+	if (lane == NULL || w == NULL) {
+		free(lane);
+		free(w);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		size_t best = SS_LANES;
+
+		for (l = 0; l < lanes; l++)
+			if (ss_vrow_cmp(tail[l], &v[i]) <= 0 &&
+			    (best == SS_LANES || ss_vrow_cmp(tail[l], tail[best]) > 0))
+				best = l;
+		if (best == SS_LANES && lanes < SS_LANES)
+			best = lanes++;
+		if (best < SS_LANES)
+			tail[best] = &v[i];
+		lane[i] = (uint8_t)best;
+		count[best]++;
+	}
+	for (l = 0, at[0] = 0; l < SS_LANES; l++)
+		at[l + 1] = at[l] + count[l];
+	for (i = 0; i < n; i++)
+		w[at[lane[i]]++] = v[i];
+	free(lane);
+	*out = w;
+	return 0;
+}
+
 /*
  * The runs to join: each ascending run of v of at least n / 64 rows (and
  * 1024) where it lies, then the other rows copied to *rest and sorted
@@ -168,6 +228,19 @@ int ss_population_latest(PGresult *pop, size_t ns, long cap, const char **ids, s
 			rc = SS_ERR_INTERNAL;
 			goto out;
 		}
+	}
+	/* Rows mostly outside long runs came from a parallel scan (before
+	 * PostgreSQL has statistics on a freshly imported directory, it may
+	 * plan one): unshuffled into lanes, they are long runs again. */
+	if (n >= 2048 && ss_vrow_long(v, n, n / 64 > 1024 ? n / 64 : 1024) < n / 2) {
+		struct ss_vrow *w;
+
+		if (ss_vrow_unshuffle(v, n, &w) != 0) {
+			rc = SS_ERR_NOMEM;
+			goto out;
+		}
+		free(v);
+		v = w;
 	}
 	if (ss_vrow_runs(v, n, runs, &nruns, &rest) != 0) {
 		rc = SS_ERR_NOMEM;

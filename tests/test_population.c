@@ -4,7 +4,8 @@
  * annual-cap times this year (rows of version 0) and those a plan rule
  * excludes (version -1) dropped, strata in id order — whatever order the
  * rows come in: one sorted run, two (a synchronized scan starting in the
- * middle of the table), versions appended later, or no order at all.
+ * middle of the table), versions appended later, rows of a parallel scan
+ * interleaved, or no order at all.
  * Each case is checked against a brute-force computation.
  */
 #include <setjmp.h>
@@ -238,6 +239,37 @@ static void no_order_at_all(void **state)
 	free(r);
 }
 
+/* A parallel scan: three workers each return their blocks in table order
+ * (chunks of rows dealt round-robin), interleaved row by row at random,
+ * then the versions and exclusions appended.  No long run is left. */
+static void interleaved_by_a_parallel_scan(void **state)
+{
+	size_t n, i, k, take[3] = {0}, len[3] = {0}, w;
+	struct row *r = fixture(5000, &n), *out = calloc(n, sizeof(*out)), *seq[3];
+	unsigned x = 777;
+
+	(void)state;
+	for (k = 0; k < 3; k++)
+		seq[k] = calloc(5000, sizeof(*seq[k]));
+	for (i = 0; i < 5000; i++) {
+		k = i / 37 % 3;
+		seq[k][len[k]++] = r[i];
+	}
+	for (i = 0; i < 5000; i++) {
+		do {
+			x = x * 1103515245u + 12345u;
+			w = (x >> 8) % 3;
+		} while (take[w] == len[w]);
+		out[i] = seq[w][take[w]++];
+	}
+	memcpy(out + 5000, r + 5000, (n - 5000) * sizeof(*r));
+	check(out, n);
+	for (k = 0; k < 3; k++)
+		free(seq[k]);
+	free(out);
+	free(r);
+}
+
 /* An object drawn twice this year is out under a cap of 2, in under 3. */
 static void the_cap_counts_draws(void **state)
 {
@@ -318,6 +350,7 @@ int main(void)
 		cmocka_unit_test(versions_and_exclusions_appended),
 		cmocka_unit_test(two_runs_from_a_synchronized_scan),
 		cmocka_unit_test(no_order_at_all),
+		cmocka_unit_test(interleaved_by_a_parallel_scan),
 		cmocka_unit_test(the_cap_counts_draws),
 		cmocka_unit_test(long_and_short_ids),
 		cmocka_unit_test(impossible_rows_are_refused),

@@ -1362,10 +1362,8 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 	first = calloc(ns + 1, sizeof(*first));
 	if (first == NULL)
 		goto out;
-	int64_t T0 = ss_now_ms();
 	rc = ss_population_latest(pop, ns, PQgetisnull(t, 0, 7) ? 0 : atol(PQgetvalue(t, 0, 7)), ids,
 				  first);
-	int64_t T1 = ss_now_ms();
 	if (rc != 0)
 		goto out;
 	rc = SS_ERR_NOMEM;
@@ -1428,11 +1426,9 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 			goto out;
 		}
 	}
-	int64_t T2 = ss_now_ms();
 	rc = ss_snapshots_param(j);
 	if (rc != 0)
 		goto out;
-	ss_info("TIMING latest %lld encode+digest %lld pack %lld", (long long)(T1 - T0), (long long)(T2 - T1), (long long)(ss_now_ms() - T2));
 	for (i = 0; i < nw; i++) {
 		rw[i].principal = json_object_get_string(json_object_array_get_idx(wit, i));
 		ss_array_put(&wl, rw[i].principal);
@@ -1518,7 +1514,8 @@ static int ss_snaps_parse(PGresult *res, struct ss_snaps *s)
 	s->bufs = calloc((size_t)n + 1, sizeof(char *));
 	s->ids = calloc((size_t)n + 1, sizeof(*s->ids));
 	s->nids = calloc((size_t)n + 1, sizeof(*s->nids));
-	s->digests = calloc((size_t)n + 1, sizeof(*s->digests));
+	/* Room for a pool and conflicts digest even if their rows are missing. */
+	s->digests = calloc((size_t)n + 2, sizeof(*s->digests));
 	if (s->bufs == NULL || s->ids == NULL || s->nids == NULL || s->digests == NULL)
 		return SS_ERR_NOMEM;
 	for (i = 0; i < n && rc == 0; i++) {

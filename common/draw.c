@@ -195,22 +195,27 @@ static int snap_lines(char *data, size_t len, const char *header, char ***lines,
 	return 0;
 }
 
-int ss_snapshot_population_parse(char *data, size_t len, const char ***ids, size_t *n)
+int ss_snapshot_population_parse(char *data, size_t len_all, const char ***ids, size_t *n)
 {
 	char **lines;
-	size_t i;
-	int rc = snap_lines(data, len, SNAP_POPULATION, &lines, n);
+	size_t i, prev = 0;
+	int rc = snap_lines(data, len_all, SNAP_POPULATION, &lines, n);
 
 	*ids = NULL;
 	if (rc != 0)
 		return rc;
+	/* Each line ends where the next begins (its LF now a NUL): lengths
+	 * without strlen, order by memcmp over the shorter and its NUL. */
 	for (i = 0; i < *n; i++) {
-		if (!ss_token_valid(lines[i], strlen(lines[i])) ||
-		    (i > 0 && strcmp(lines[i - 1], lines[i]) >= 0)) {
+		size_t len = (size_t)((i + 1 < *n ? lines[i + 1] : data + len_all) - lines[i]) - 1;
+
+		if (!ss_token_valid(lines[i], len) ||
+		    (i > 0 && memcmp(lines[i - 1], lines[i], (len < prev ? len : prev) + 1) >= 0)) {
 			free(lines);
 			*n = 0;
 			return SS_ERR_MALFORMED_MESSAGE;
 		}
+		prev = len;
 	}
 	*ids = (const char **)lines;
 	return 0;

@@ -17,6 +17,7 @@
  */
 #include "population.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,54 @@ static int ss_vrow_runs(const struct ss_vrow *v, size_t n, struct ss_run *runs, 
 	return 0;
 }
 
+/* Rows [from, to) of the read into v; bad is set for a row the query cannot give. */
+struct ss_vrow_part {
+	PGresult *pop;
+	struct ss_vrow *v;
+	size_t from, to, ns;
+	int bad;
+};
+
+static void *ss_vrow_parse_part(void *arg)
+{
+	struct ss_vrow_part *p = arg;
+	size_t i;
+
+	for (i = p->from; i < p->to; i++) {
+		struct ss_vrow *r = &p->v[i];
+		const char *id = PQgetvalue(p->pop, (int)i, 0);
+		size_t len = (size_t)PQgetlength(p->pop, (int)i, 0);
+
+		r->id = id;
+		r->k[0] = ss_be64(id, len);
+		r->k[1] = len > 8 ? ss_be64(id + 8, len - 8) : 0;
+		r->k[2] = len > 16 ? ss_be64(id + 16, len - 16) : 0;
+		r->version = ss_int_value(p->pop, (int)i, 1);
+		r->stratum = PQgetisnull(p->pop, (int)i, 2) ? -1 : ss_int_value(p->pop, (int)i, 2);
+		if (r->stratum < -1 || r->stratum >= (int32_t)p->ns || r->version < -1)
+			p->bad = 1;
+	}
+	return NULL;
+}
+
+/* The rows of the read into v, in two threads from a million rows on (the
+ * build machine has two cores; PostgreSQL has finished meanwhile).
+ * -1 for a row the query cannot give. */
+static int ss_vrow_parse(PGresult *pop, struct ss_vrow *v, size_t n, size_t ns)
+{
+	struct ss_vrow_part part[2] = {{pop, v, 0, n / 2, ns, 0}, {pop, v, n / 2, n, ns, 0}};
+	pthread_t th;
+
+	if (n < 1000000 || pthread_create(&th, NULL, ss_vrow_parse_part, &part[1]) != 0) {
+		part[0].to = n;
+		ss_vrow_parse_part(&part[0]);
+		return part[0].bad ? -1 : 0;
+	}
+	ss_vrow_parse_part(&part[0]);
+	pthread_join(th, NULL);
+	return part[0].bad || part[1].bad ? -1 : 0;
+}
+
 /*
  * Keeps each record's latest version among the rows of the population read
  * (ss_population_build with versions: record_id, version, stratum), drops
@@ -214,20 +263,9 @@ int ss_population_latest(PGresult *pop, size_t ns, long cap, const char **ids, s
 		rc = SS_ERR_INTERNAL;
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		const char *id = PQgetvalue(pop, (int)i, 0);
-		size_t len = (size_t)PQgetlength(pop, (int)i, 0);
-
-		v[i].id = id;
-		v[i].k[0] = ss_be64(id, len);
-		v[i].k[1] = len > 8 ? ss_be64(id + 8, len - 8) : 0;
-		v[i].k[2] = len > 16 ? ss_be64(id + 16, len - 16) : 0;
-		v[i].version = ss_int_value(pop, (int)i, 1);
-		v[i].stratum = PQgetisnull(pop, (int)i, 2) ? -1 : ss_int_value(pop, (int)i, 2);
-		if (v[i].stratum < -1 || v[i].stratum >= (int32_t)ns || v[i].version < -1) {
-			rc = SS_ERR_INTERNAL;
-			goto out;
-		}
+	if (ss_vrow_parse(pop, v, n, ns) != 0) {
+		rc = SS_ERR_INTERNAL;
+		goto out;
 	}
 	/* Rows mostly outside long runs came from a parallel scan (before
 	 * PostgreSQL has statistics on a freshly imported directory, it may

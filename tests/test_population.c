@@ -270,6 +270,41 @@ static void interleaved_by_a_parallel_scan(void **state)
 	free(r);
 }
 
+/* From a million rows on they are read in two threads: the same result,
+ * and a row the query cannot give in the second half is refused. */
+static void a_million_rows(void **state)
+{
+	size_t n = 1100000, i, first[NS + 1];
+	struct row *r = calloc(n, sizeof(*r));
+	const char **ids = calloc(n, sizeof(*ids));
+	PGresult *res;
+
+	(void)state;
+	for (i = 0; i < n; i++) {
+		snprintf(r[i].id, sizeof(r[i].id), "E%07zu", i);
+		r[i].version = 1;
+		r[i].stratum = i % 7 == 0 ? -1 : (int)(i % NS);
+	}
+	res = result_of(r, n);
+	assert_int_equal(ss_population_latest(res, NS, 2, ids, first), 0);
+	for (i = 0; i < NS; i++) {
+		size_t k, want = 0;
+
+		for (k = i; k < n; k += NS)
+			want += k % 7 != 0;
+		assert_int_equal(first[i + 1] - first[i], want);
+	}
+	for (i = 1; i < first[1]; i++)
+		assert_true(strcmp(ids[i - 1], ids[i]) < 0);
+	PQclear(res);
+	r[n - 1].stratum = NS;
+	res = result_of(r, n);
+	assert_int_equal(ss_population_latest(res, NS, 2, ids, first), SS_ERR_INTERNAL);
+	PQclear(res);
+	free(r);
+	free(ids);
+}
+
 /* An object drawn twice this year is out under a cap of 2, in under 3. */
 static void the_cap_counts_draws(void **state)
 {
@@ -351,6 +386,7 @@ int main(void)
 		cmocka_unit_test(two_runs_from_a_synchronized_scan),
 		cmocka_unit_test(no_order_at_all),
 		cmocka_unit_test(interleaved_by_a_parallel_scan),
+		cmocka_unit_test(a_million_rows),
 		cmocka_unit_test(the_cap_counts_draws),
 		cmocka_unit_test(long_and_short_ids),
 		cmocka_unit_test(impossible_rows_are_refused),

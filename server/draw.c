@@ -69,6 +69,7 @@ struct ss_job {
 	/* Act results for the commit and the reply. */
 	uint8_t r[SS_DRAW_R_LEN];
 	char **snap_names, **snap_data;
+	size_t *snap_len; /* of each snap_data, NUL not counted */
 	uint8_t (*snap_digests)[32];
 	size_t n_snaps;
 	/* open: snap_data packed (snapstore.h) and concatenated (a bytea
@@ -108,6 +109,7 @@ struct ss_drawsvc {
 	 * otherwise reads them back from the database). */
 	char *sc_task;
 	char **sc_data;
+	size_t *sc_len;
 	uint8_t (*sc_digests)[32];
 	size_t sc_n;
 	/* The last receipt built: a receipt is fetched in pieces. */
@@ -370,9 +372,11 @@ static void ss_snap_cache_drop(struct ss_drawsvc *d)
 	for (i = 0; i < d->sc_n; i++)
 		free(d->sc_data[i]);
 	free(d->sc_data);
+	free(d->sc_len);
 	free(d->sc_digests);
 	free(d->sc_task);
 	d->sc_data = NULL;
+	d->sc_len = NULL;
 	d->sc_digests = NULL;
 	d->sc_task = NULL;
 	d->sc_n = 0;
@@ -444,6 +448,7 @@ static void ss_job_free(struct ss_job *j)
 	}
 	free(j->snap_names);
 	free(j->snap_data);
+	free(j->snap_len);
 	free(j->snap_digests);
 	free(j->snap_cat);
 	free(j->snap_lens);
@@ -739,9 +744,11 @@ static void ss_committed(void *arg, int err, PGresult *res)
 			d->sc_task = strdup(j->task);
 			if (d->sc_task != NULL) {
 				d->sc_data = j->snap_data;
+				d->sc_len = j->snap_len;
 				d->sc_digests = j->snap_digests;
 				d->sc_n = j->n_snaps;
 				j->snap_data = NULL;
+				j->snap_len = NULL;
 				j->snap_digests = NULL;
 			}
 		} else if (j->act == SS_ACT_RUN && d->sc_task && strcmp(d->sc_task, j->task) == 0) {
@@ -1255,9 +1262,11 @@ static void ss_read_next(void *arg, int err, PGresult *res)
 			/* Just opened by this server: the snapshots are in memory. */
 			if (d->sc_task != NULL && strcmp(d->sc_task, j->task) == 0) {
 				j->snap_data = d->sc_data;
+				j->snap_len = d->sc_len;
 				j->snap_digests = d->sc_digests;
 				j->n_snaps = d->sc_n;
 				d->sc_data = NULL;
+				d->sc_len = NULL;
 				d->sc_digests = NULL;
 				d->sc_n = 0;
 				free(d->sc_task);
@@ -1300,8 +1309,8 @@ static int ss_snapshots_param(struct ss_job *j)
 	int rc = lens && packed ? 0 : SS_ERR_NOMEM;
 
 	for (i = 0; rc == 0 && i < j->n_snaps; i++) {
-		rc = ss_snapshot_pack((const uint8_t *)j->snap_data[i], strlen(j->snap_data[i]),
-				      &packed[i], &len);
+		rc = ss_snapshot_pack((const uint8_t *)j->snap_data[i], j->snap_len[i], &packed[i],
+				      &len);
 		if (rc == 0 && len > (size_t)INT32_MAX - total)
 			rc = SS_ERR_BAD_REQUEST;
 		lens[i] = (int32_t)len;
@@ -1348,6 +1357,7 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 	j->n_snaps = ns + 2;
 	j->snap_names = calloc(j->n_snaps, sizeof(char *));
 	j->snap_data = calloc(j->n_snaps, sizeof(char *));
+	j->snap_len = calloc(j->n_snaps, sizeof(*j->snap_len));
 	j->snap_digests = calloc(j->n_snaps, sizeof(*j->snap_digests));
 	if (strata == NULL || ins == NULL || wit == NULL) {
 		rc = ss_job_fail(j, SS_ERR_BAD_REQUEST, "draw.task_id",
@@ -1357,7 +1367,7 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 	}
 	if (ids == NULL || pl == NULL || cf == NULL ||
 	    rs == NULL || rw == NULL || j->snap_names == NULL || j->snap_data == NULL ||
-	    j->snap_digests == NULL)
+	    j->snap_len == NULL || j->snap_digests == NULL)
 		goto out;
 	first = calloc(ns + 1, sizeof(*first));
 	if (first == NULL)
@@ -1393,6 +1403,7 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 			goto out;
 		memcpy(j->snap_digests[i], rs[i].digest, 32);
 		j->snap_data[i] = (char *)enc;
+		j->snap_len[i] = enc_len;
 		j->snap_names[i] = strdup(rs[i].name);
 		if (j->snap_names[i] == NULL) {
 			rc = SS_ERR_NOMEM;
@@ -1411,6 +1422,7 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 			goto out;
 		memcpy(j->snap_digests[ns], rec.pool_digest, 32);
 		j->snap_data[ns] = (char *)enc;
+		j->snap_len[ns] = enc_len;
 		rc = ss_snapshot_conflicts_encode(cf, nconf, &enc, &enc_len);
 		if (rc != 0)
 			goto out;
@@ -1419,6 +1431,7 @@ static int ss_work_open(struct ss_drawsvc *d, struct ss_job *j)
 			goto out;
 		memcpy(j->snap_digests[ns + 1], rec.conflicts_digest, 32);
 		j->snap_data[ns + 1] = (char *)enc;
+		j->snap_len[ns + 1] = enc_len;
 		j->snap_names[ns] = strdup("pool");
 		j->snap_names[ns + 1] = strdup("conflicts");
 		if (j->snap_names[ns] == NULL || j->snap_names[ns + 1] == NULL) {
@@ -1548,7 +1561,7 @@ static int ss_snaps_parse_kept(struct ss_job *j, struct ss_snaps *s)
 	int rc = 0;
 
 	memset(s, 0, sizeof(*s));
-	if (j->n_snaps < 2 || j->snap_digests == NULL)
+	if (j->n_snaps < 2 || j->snap_digests == NULL || j->snap_len == NULL)
 		return SS_ERR_INTERNAL;
 	s->ids = calloc(j->n_snaps, sizeof(*s->ids));
 	s->nids = calloc(j->n_snaps, sizeof(*s->nids));
@@ -1558,7 +1571,7 @@ static int ss_snaps_parse_kept(struct ss_job *j, struct ss_snaps *s)
 	memcpy(s->digests, j->snap_digests, j->n_snaps * sizeof(*s->digests));
 	for (i = 0; rc == 0 && i < j->n_snaps; i++) {
 		char *buf = j->snap_data[i];
-		size_t len = strlen(buf);
+		size_t len = j->snap_len[i];
 
 		if (i < j->n_snaps - 2) {
 			rc = ss_snapshot_population_parse(buf, len, &s->ids[i], &s->nids[i]);

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <libintl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
@@ -67,7 +69,7 @@ static int cli_session_connect_wait(int fd, int timeout_ms)
 static int cli_session_connect_one(struct cli_session *s, const struct addrinfo *ai)
 {
 	struct timeval tv = {s->timeout_ms / 1000, (s->timeout_ms % 1000) * 1000};
-	int flags;
+	int flags, one = 1;
 	int err = 0;
 
 	s->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
@@ -78,10 +80,14 @@ static int cli_session_connect_one(struct cli_session *s, const struct addrinfo 
 		err = errno;
 	else if (connect(s->fd, ai->ai_addr, ai->ai_addrlen) < 0)
 		err = errno == EINPROGRESS ? cli_session_connect_wait(s->fd, s->timeout_ms) : errno;
-	/* Back to blocking; the socket timeouts bound every later read and write. */
+	/* Back to blocking; the socket timeouts bound every later read and
+	 * write.  No Nagle delay: a request written right after the TLS
+	 * handshake's last flight otherwise waits for its acknowledgement
+	 * (about 40 ms per connection). */
 	if (err == 0 && (fcntl(s->fd, F_SETFL, flags) < 0 ||
 			 setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-			 setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0))
+			 setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+			 setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0))
 		err = errno;
 	if (err != 0) {
 		close(s->fd);

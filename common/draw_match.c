@@ -329,6 +329,25 @@ static void *select_part_run(void *arg)
 	return NULL;
 }
 
+/* The tickets of selected[from..to). */
+struct ticket_part {
+	const struct fast_ticket *ft;
+	struct ss_ticketed *selected;
+	size_t from, to;
+};
+
+static void *ticket_part_run(void *arg)
+{
+	struct ticket_part *p = arg;
+	size_t i;
+
+	for (i = p->from; i < p->to; i++)
+		ft_ticket(p->ft, p->selected[i].id, p->selected[i].ticket);
+	return NULL;
+}
+
+#define TICKETS_SPLIT_MIN 20000
+
 /* Large populations are split between two threads: the build machine has two cores. */
 #define SELECT_SPLIT_MIN 1000000
 
@@ -388,9 +407,21 @@ long ss_draw_select(const char *seed, const char *const *ids, size_t n, size_t k
 		else
 			next = &part[1].heap[b++];
 		selected[i].id = ids[next->idx];
-		ft_ticket(&ft, selected[i].id, selected[i].ticket);
 	}
 	free(buf);
+	/* Their tickets (a 256-bit number in decimal each), in two threads
+	 * for large draws. */
+	{
+		struct ticket_part tp[2] = {{&ft, selected, 0, k / 2}, {&ft, selected, k / 2, k}};
+
+		threaded = k >= TICKETS_SPLIT_MIN &&
+			   pthread_create(&th, NULL, ticket_part_run, &tp[1]) == 0;
+		if (!threaded)
+			tp[0].to = k;
+		ticket_part_run(&tp[0]);
+		if (threaded)
+			pthread_join(th, NULL);
+	}
 	return (long)k;
 }
 

@@ -13,6 +13,10 @@
  *    integer decides the order unless they are equal; only then (about once
  *    per 10^9 comparisons) are the full tickets and then the ids compared,
  *    as ticket.h says.
+ *  - Keys are uniform, so the k first of n (k at most n / 8) are found by
+ *    keeping the ids whose key is below a threshold that a few more than k
+ *    are expected to pass, and sorting those; if fewer pass, a heap of k
+ *    over all n decides, as it does for larger k.
  *
  * test_draw checks this order against ss_ticket_select and against
  * tests/ticket_crosscheck.py.  SHA256_Transform is deprecated in OpenSSL 3

@@ -83,14 +83,29 @@ struct ss_run {
 	const struct ss_vrow *at, *end;
 };
 
+/* A run long enough to be joined where it lies: n / 64 rows, and 1024. */
+static size_t ss_min_run(size_t n)
+{
+	return n / 64 > 1024 ? n / 64 : 1024;
+}
+
+/* The end of the ascending run of v that starts at start. */
+static size_t ss_vrow_run_end(const struct ss_vrow *v, size_t n, size_t start)
+{
+	size_t i;
+
+	for (i = start + 1; i < n && ss_vrow_cmp(&v[i - 1], &v[i]) <= 0; i++)
+		;
+	return i;
+}
+
 /* The rows of v in ascending runs of at least min_run rows. */
 static size_t ss_vrow_long(const struct ss_vrow *v, size_t n, size_t min_run)
 {
 	size_t start, i, covered = 0;
 
 	for (start = 0; start < n; start = i) {
-		for (i = start + 1; i < n && ss_vrow_cmp(&v[i - 1], &v[i]) <= 0; i++)
-			;
+		i = ss_vrow_run_end(v, n, start);
 		if (i - start >= min_run)
 			covered += i - start;
 	}
@@ -152,12 +167,11 @@ static int ss_vrow_unshuffle(const struct ss_vrow *v, size_t n, struct ss_vrow *
 static int ss_vrow_runs(const struct ss_vrow *v, size_t n, struct ss_run *runs, size_t *nruns,
 			struct ss_vrow **rest)
 {
-	size_t min_run = n / 64 > 1024 ? n / 64 : 1024, start, i, k, other = 0, r = 0;
+	size_t min_run = ss_min_run(n), start, i, k, other = 0, r = 0;
 	struct ss_vrow *o;
 
 	for (start = 0; start < n; start = i) {
-		for (i = start + 1; i < n && ss_vrow_cmp(&v[i - 1], &v[i]) <= 0; i++)
-			;
+		i = ss_vrow_run_end(v, n, start);
 		if (i - start >= min_run && r < 64) {
 			runs[r].at = v + start;
 			runs[r++].end = v + i;
@@ -173,8 +187,7 @@ static int ss_vrow_runs(const struct ss_vrow *v, size_t n, struct ss_run *runs, 
 			i = (size_t)(runs[k++].end - v);
 			continue;
 		}
-		for (i = start + 1; i < n && ss_vrow_cmp(&v[i - 1], &v[i]) <= 0; i++)
-			;
+		i = ss_vrow_run_end(v, n, start);
 		memcpy(o + other, v + start, (i - start) * sizeof(*v));
 		other += i - start;
 	}
@@ -270,7 +283,7 @@ int ss_population_latest(PGresult *pop, size_t ns, long cap, const char **ids, s
 	/* Rows mostly outside long runs came from a parallel scan (before
 	 * PostgreSQL has statistics on a freshly imported directory, it may
 	 * plan one): unshuffled into lanes, they are long runs again. */
-	if (n >= 2048 && ss_vrow_long(v, n, n / 64 > 1024 ? n / 64 : 1024) < n / 2) {
+	if (n >= 2048 && ss_vrow_long(v, n, ss_min_run(n)) < n / 2) {
 		struct ss_vrow *w;
 
 		if (ss_vrow_unshuffle(v, n, &w) != 0) {

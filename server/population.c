@@ -158,11 +158,24 @@ static int ss_vrow_unshuffle(const struct ss_vrow *v, size_t n, struct ss_vrow *
 	return 0;
 }
 
+struct ss_sort_part {
+	struct ss_vrow *v;
+	size_t n;
+};
+
+static void *ss_sort_part_run(void *arg)
+{
+	struct ss_sort_part *p = arg;
+
+	qsort(p->v, p->n, sizeof(*p->v), ss_vrow_cmp);
+	return NULL;
+}
+
 /*
  * The runs to join: each ascending run of v of at least n / 64 rows (and
  * 1024) where it lies, then the other rows copied to *rest and sorted
- * there (the caller frees *rest).  At most 65 runs.  -1 when memory runs
- * out.
+ * there as two runs (the caller frees *rest).  At most 66 runs.  -1 when
+ * memory runs out.
  */
 static int ss_vrow_runs(const struct ss_vrow *v, size_t n, struct ss_run *runs, size_t *nruns,
 			struct ss_vrow **rest)
@@ -191,9 +204,25 @@ static int ss_vrow_runs(const struct ss_vrow *v, size_t n, struct ss_run *runs, 
 		memcpy(o + other, v + start, (i - start) * sizeof(*v));
 		other += i - start;
 	}
-	qsort(o, other, sizeof(*o), ss_vrow_cmp);
-	runs[r].at = o;
-	runs[r++].end = o + other;
+	/* Sorted in two halves, two threads for many rows: two more runs. */
+	{
+		struct ss_sort_part half[2] = {{o, other / 2}, {o + other / 2, other - other / 2}};
+		pthread_t th;
+		int threaded = other >= 100000 && pthread_create(&th, NULL, ss_sort_part_run,
+								   &half[1]) == 0;
+
+		if (!threaded) {
+			half[0].n = other;
+			half[1].n = 0;
+		}
+		ss_sort_part_run(&half[0]);
+		if (threaded)
+			pthread_join(th, NULL);
+		runs[r].at = o;
+		runs[r++].end = o + half[0].n;
+		runs[r].at = o + half[0].n;
+		runs[r++].end = o + other;
+	}
 	*nruns = r;
 	*rest = o;
 	return 0;
@@ -247,6 +276,150 @@ static int ss_vrow_parse(PGresult *pop, struct ss_vrow *v, size_t n, size_t ns)
 	return part[0].bad || part[1].bad ? -1 : 0;
 }
 
+/* A join of runs over a range of ids: its output goes to ids and strata
+ * from `out` on; rc as ss_population_latest's. */
+struct ss_join {
+	struct ss_run runs[66];
+	size_t nruns;
+	long cap;
+	const char **ids;
+	int8_t *strata;
+	size_t out;
+	int rc;
+};
+
+static void *ss_join_run(void *arg)
+{
+	struct ss_join *jn = arg;
+	struct ss_run *runs = jn->runs;
+	size_t gcap = 16, ng, i;
+	const struct ss_vrow **group = malloc(gcap * sizeof(*group));
+
+	if (group == NULL) {
+		jn->rc = SS_ERR_NOMEM;
+		return NULL;
+	}
+	for (;;) {
+		const struct ss_vrow *id = NULL, *latest = NULL;
+		size_t r, drawn = 0;
+		int rule = 0;
+
+		for (r = 0; r < jn->nruns; r++)
+			if (runs[r].at < runs[r].end && (id == NULL || ss_vrow_idcmp(runs[r].at, id) < 0))
+				id = runs[r].at;
+		if (id == NULL)
+			break;
+		/* The id's rows from every run, latest version first. */
+		for (r = 0, ng = 0; r < jn->nruns; r++)
+			while (runs[r].at < runs[r].end && ss_vrow_idcmp(runs[r].at, id) == 0) {
+				const struct ss_vrow *x = runs[r].at++;
+				size_t h = ng;
+
+				if (ng == gcap) {
+					const struct ss_vrow **more = realloc(group, 2 * gcap * sizeof(*group));
+
+					if (more == NULL) {
+						jn->rc = SS_ERR_NOMEM;
+						goto out;
+					}
+					group = more;
+					gcap *= 2;
+				}
+				while (h > 0 && group[h - 1]->version < x->version) {
+					group[h] = group[h - 1];
+					h--;
+				}
+				group[h] = x;
+				ng++;
+			}
+		for (i = 0; i < ng; i++) {
+			if (group[i]->version > 0 && i > 0 && group[i - 1]->version == group[i]->version) {
+				jn->rc = SS_ERR_INTERNAL; /* a version twice */
+				goto out;
+			}
+			drawn += group[i]->version == 0;
+			rule |= group[i]->version < 0;
+		}
+		latest = group[0]->version > 0 ? group[0] : NULL;
+		if (latest == NULL || latest->stratum < 0 || rule ||
+		    (jn->cap > 0 && drawn >= (size_t)jn->cap))
+			continue; /* no record at all, not eligible, or excluded */
+		jn->ids[jn->out] = latest->id;
+		jn->strata[jn->out++] = (int8_t)latest->stratum;
+	}
+out:
+	free(group);
+	return NULL;
+}
+
+/* The first row of a run whose id is not below that of split. */
+static const struct ss_vrow *ss_run_lower(const struct ss_run *r, const struct ss_vrow *split)
+{
+	const struct ss_vrow *lo = r->at, *hi = r->end;
+
+	while (lo < hi) {
+		const struct ss_vrow *mid = lo + (hi - lo) / 2;
+
+		if (ss_vrow_idcmp(mid, split) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Joins the runs (n rows in all) into ids and strata, *out of them.  From
+ * a million rows on, in two threads: the ids below the middle row of the
+ * longest run in one, the others in the other (an id's rows are all on
+ * one side); the second's output is then moved up behind the first's.
+ */
+static int ss_join_all(const struct ss_run *runs, size_t nruns, size_t n, long cap,
+		       const char **ids, int8_t *strata, size_t *out)
+{
+	struct ss_join *jn = calloc(2, sizeof(*jn));
+	const struct ss_vrow *split;
+	size_t r, longest = 0, below = 0;
+	pthread_t th;
+	int threaded = 0, rc;
+
+	if (jn == NULL)
+		return SS_ERR_NOMEM;
+	for (r = 0; r < nruns; r++)
+		if (runs[r].end - runs[r].at > runs[longest].end - runs[longest].at)
+			longest = r;
+	split = nruns > 0 ? runs[longest].at + (runs[longest].end - runs[longest].at) / 2 : NULL;
+	for (r = 0; r < nruns; r++) {
+		const struct ss_vrow *cut = n >= 1000000 && split != NULL ? ss_run_lower(&runs[r], split)
+									 : runs[r].end;
+
+		jn[0].runs[r].at = runs[r].at;
+		jn[0].runs[r].end = cut;
+		jn[1].runs[r].at = cut;
+		jn[1].runs[r].end = runs[r].end;
+		below += (size_t)(cut - runs[r].at);
+	}
+	jn[0].nruns = jn[1].nruns = nruns;
+	jn[0].cap = jn[1].cap = cap;
+	jn[0].ids = ids;
+	jn[0].strata = strata;
+	jn[1].ids = ids + below;
+	jn[1].strata = strata + below;
+	if (below < n)
+		threaded = pthread_create(&th, NULL, ss_join_run, &jn[1]) == 0;
+	ss_join_run(&jn[0]);
+	if (threaded)
+		pthread_join(th, NULL);
+	else if (below < n)
+		ss_join_run(&jn[1]);
+	rc = jn[0].rc != 0 ? jn[0].rc : jn[1].rc;
+	memmove(ids + jn[0].out, ids + below, jn[1].out * sizeof(*ids));
+	memmove(strata + jn[0].out, strata + below, jn[1].out);
+	*out = jn[0].out + jn[1].out;
+	free(jn);
+	return rc;
+}
+
 /*
  * Keeps each record's latest version among the rows of the population read
  * (ss_population_build with versions: record_id, version, stratum), drops
@@ -259,16 +432,15 @@ static int ss_vrow_parse(PGresult *pop, struct ss_vrow *v, size_t n, size_t ns)
  */
 int ss_population_latest(PGresult *pop, size_t ns, long cap, const char **ids, size_t *first)
 {
-	size_t n = (size_t)PQntuples(pop), i, nruns = 0, out = 0, ng, gcap = 16;
+	size_t n = (size_t)PQntuples(pop), i, nruns = 0, out = 0;
 	struct ss_vrow *v = malloc((n + 1) * sizeof(*v)), *rest = NULL;
-	const struct ss_vrow **group = malloc(gcap * sizeof(*group));
-	struct ss_run runs[65];
+	struct ss_run runs[66];
 	int8_t *strata = malloc(n + 1);
 	const char **tmp = NULL;
 	size_t *fill = calloc(ns + 1, sizeof(*fill));
 	int rc = 0;
 
-	if (v == NULL || group == NULL || strata == NULL || fill == NULL) {
+	if (v == NULL || strata == NULL || fill == NULL) {
 		rc = SS_ERR_NOMEM;
 		goto out;
 	}
@@ -297,54 +469,12 @@ int ss_population_latest(PGresult *pop, size_t ns, long cap, const char **ids, s
 		rc = SS_ERR_NOMEM;
 		goto out;
 	}
-	/* The runs joined in id order, one id at a time, without moving them. */
-	for (;;) {
-		const struct ss_vrow *id = NULL, *latest = NULL;
-		size_t r, drawn = 0;
-		int rule = 0;
-
-		for (r = 0; r < nruns; r++)
-			if (runs[r].at < runs[r].end && (id == NULL || ss_vrow_idcmp(runs[r].at, id) < 0))
-				id = runs[r].at;
-		if (id == NULL)
-			break;
-		/* The id's rows from every run, latest version first. */
-		for (r = 0, ng = 0; r < nruns; r++)
-			while (runs[r].at < runs[r].end && ss_vrow_idcmp(runs[r].at, id) == 0) {
-				const struct ss_vrow *x = runs[r].at++;
-				size_t h = ng;
-
-				if (ng == gcap) {
-					const struct ss_vrow **more = realloc(group, 2 * gcap * sizeof(*group));
-
-					if (more == NULL) {
-						rc = SS_ERR_NOMEM;
-						goto out;
-					}
-					group = more;
-					gcap *= 2;
-				}
-				while (h > 0 && group[h - 1]->version < x->version) {
-					group[h] = group[h - 1];
-					h--;
-				}
-				group[h] = x;
-				ng++;
-			}
-		for (i = 0; i < ng; i++) {
-			if (group[i]->version > 0 && i > 0 && group[i - 1]->version == group[i]->version) {
-				rc = SS_ERR_INTERNAL; /* a version twice */
-				goto out;
-			}
-			drawn += group[i]->version == 0;
-			rule |= group[i]->version < 0;
-		}
-		latest = group[0]->version > 0 ? group[0] : NULL;
-		if (latest == NULL || latest->stratum < 0 || rule || (cap > 0 && drawn >= (size_t)cap))
-			continue; /* no record at all, not eligible, or excluded */
-		ids[out] = latest->id;
-		strata[out++] = (int8_t)latest->stratum;
-	}
+	/* The runs joined in id order, one id at a time, without moving them;
+	 * from a million rows on, the ids below and above the middle of the
+	 * longest run in two threads. */
+	rc = ss_join_all(runs, nruns, n, cap, ids, strata, &out);
+	if (rc != 0)
+		goto out;
 	/* Bucket by stratum, keeping id order within each. */
 	memset(first, 0, (ns + 1) * sizeof(*first));
 	for (i = 0; i < out; i++)
@@ -364,7 +494,6 @@ int ss_population_latest(PGresult *pop, size_t ns, long cap, const char **ids, s
 out:
 	free(v);
 	free(rest);
-	free(group);
 	free(strata);
 	free(tmp);
 	free(fill);

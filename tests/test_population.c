@@ -270,13 +270,17 @@ static void interleaved_by_a_parallel_scan(void **state)
 	free(r);
 }
 
-/* From a million rows on they are read in two threads: the same result,
- * and a row the query cannot give in the second half is refused. */
+/* From a million rows on they are read, the other rows sorted and the runs
+ * joined in two threads: the same result under a cap of 1 and of 2, and a
+ * row the query cannot give in the second half is refused.  1,100,000
+ * records in order; then, in descending order, 150,000 rows of version 0
+ * (drawn once) and 100,000 second versions that leave every stratum. */
 static void a_million_rows(void **state)
 {
-	size_t n = 1100000, i, first[NS + 1];
-	struct row *r = calloc(n, sizeof(*r));
-	const char **ids = calloc(n, sizeof(*ids));
+	size_t n = 1100000, m = n, i, s, first[NS + 1];
+	struct row *r = calloc(n + 250000, sizeof(*r));
+	const char **ids = calloc(n + 250000, sizeof(*ids));
+	long cap;
 	PGresult *res;
 
 	(void)state;
@@ -285,20 +289,34 @@ static void a_million_rows(void **state)
 		r[i].version = 1;
 		r[i].stratum = i % 7 == 0 ? -1 : (int)(i % NS);
 	}
-	res = result_of(r, n);
-	assert_int_equal(ss_population_latest(res, NS, 2, ids, first), 0);
-	for (i = 0; i < NS; i++) {
-		size_t k, want = 0;
-
-		for (k = i; k < n; k += NS)
-			want += k % 7 != 0;
-		assert_int_equal(first[i + 1] - first[i], want);
+	for (i = 150000; i-- > 0; m++) {
+		snprintf(r[m].id, sizeof(r[m].id), "E%07zu", 7 * i + 3);
+		r[m].version = 0;
+		r[m].stratum = -1;
 	}
-	for (i = 1; i < first[1]; i++)
-		assert_true(strcmp(ids[i - 1], ids[i]) < 0);
+	for (i = 100000; i-- > 0; m++) {
+		snprintf(r[m].id, sizeof(r[m].id), "E%07zu", 11 * i + 5);
+		r[m].version = 2;
+		r[m].stratum = -1;
+	}
+	res = result_of(r, m);
+	for (cap = 1; cap <= 2; cap++) {
+		assert_int_equal(ss_population_latest(res, NS, cap, ids, first), 0);
+		for (s = 0; s < NS; s++) {
+			size_t k, want = 0;
+
+			for (k = s; k < n; k += NS)
+				want += k % 7 != 0 && !(k % 11 == 5 && k < 1100000) &&
+					!(cap == 1 && k % 7 == 3 && k < 7 * 150000);
+			assert_int_equal(first[s + 1] - first[s], want);
+		}
+		for (s = 0; s < NS; s++)
+			for (i = first[s] + 1; i < first[s + 1]; i++)
+				assert_true(strcmp(ids[i - 1], ids[i]) < 0);
+	}
 	PQclear(res);
 	r[n - 1].stratum = NS;
-	res = result_of(r, n);
+	res = result_of(r, m);
 	assert_int_equal(ss_population_latest(res, NS, 2, ids, first), SS_ERR_INTERNAL);
 	PQclear(res);
 	free(r);

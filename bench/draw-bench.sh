@@ -233,5 +233,10 @@ printf '(b) receipt: %.1f MB, exported in %.2f s, verified offline in %.2f s (ta
 server_rss=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
 printf 'server peak resident memory: %.0f MB\n' "$(echo "$server_rss / 1024" | bc -l)"
 
+# The server and the cluster are stopped first: PostgreSQL's checkpoint and
+# autovacuum after the draws made them vary (1.0 to 2.1 s for the same
+# receipt check).
+cleanup
+server_pid=""
 echo "== micro-benchmarks of the algorithm alone (no server, no database)"
 "$bin/ss-bench-draw" 2>&1 | grep -v '^\['
